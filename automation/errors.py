@@ -1,0 +1,85 @@
+"""Errors of the automation driver: one class per pipeline stage, each its own exit code.
+
+    AutomationError                base
+    ├── PreflightFailed     (30)   a key is missing, malformed or invalid; `check` blocks
+    ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine.py)
+    ├── BackendUnreachable  (32)   the state backend cannot be used
+    ├── StackNotFound       (33)   unknown stack and no --create; the message lists stacks
+    ├── StackLocked         (34)   another update holds the stack; says how to clear it
+    ├── InjectFailed        (35)   `pulumi config set --secret` failed
+    ├── PreviewFailed       (36)
+    ├── UpFailed            (37)   one readable line per failed resource
+    ├── Unhealthy           (38)   the health check did not pass before its deadline
+    ├── RefreshFailed       (39)
+    ├── DestroyFailed       (40)
+    ├── ConfigInvalid       (41)   stack config missing or wrong; names the key and the fix
+    ├── SandboxFailed       (42)   the local sandbox emulators could not start
+    └── Declined            (43)   the person answered no at the confirmation
+Ctrl-C exits 130 after the engine has stopped the update cleanly.
+secrets_bridge errors (exit codes 3-12) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+
+class AutomationError(Exception):
+    exit_code = 1
+
+
+class PreflightFailed(AutomationError):
+    exit_code = 30
+
+
+class EngineMissing(AutomationError):
+    exit_code = 31
+
+
+class BackendUnreachable(AutomationError):
+    exit_code = 32
+
+
+class StackNotFound(AutomationError):
+    exit_code = 33
+
+
+class StackLocked(AutomationError):
+    exit_code = 34
+
+
+class InjectFailed(AutomationError):
+    exit_code = 35
+
+
+class PreviewFailed(AutomationError):
+    exit_code = 36
+
+
+class UpFailed(AutomationError):
+    exit_code = 37
+
+
+class Unhealthy(AutomationError):
+    exit_code = 38
+
+
+class RefreshFailed(AutomationError):
+    exit_code = 39
+
+
+class DestroyFailed(AutomationError):
+    exit_code = 40
+
+
+class ConfigInvalid(AutomationError):
+    exit_code = 41
+
+
+class SandboxFailed(AutomationError):
+    exit_code = 42
+
+
+class Declined(AutomationError):
+    exit_code = 43
+
+
+INTERRUPTED_EXIT_CODE = 130

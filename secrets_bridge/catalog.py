@@ -1,0 +1,86 @@
+"""The catalog of keys the platform needs: one `KeySpec` per key.
+
+Everything that knows about a key (aliases, where a person gets it, its format
+rule, its Pulumi config name, how it is verified live) reads it from here, so a
+new key is one entry in `CATALOG`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    name: str                     # canonical environment-variable name
+    purpose: str
+    url: str                      # where a person creates the key
+    config_key: str               # the Pulumi stack config name (project namespace)
+    aliases: tuple[str, ...] = ()  # other env names accepted, in priority order
+    secret: bool = True           # False: a non-secret setting, defaults allowed
+    default: str | None = None    # only for non-secret settings
+    verify: str = ""              # the live check, as a person would describe it
+    components: tuple[str, ...] = field(default=())  # infra components that need it
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+CATALOG: tuple[KeySpec, ...] = (
+    KeySpec(
+        name="LAMBDA_API_KEY",
+        purpose="Lambda Cloud: the GPU instance that runs the backend",
+        url="https://cloud.lambda.ai/api-keys",
+        config_key="lambda_api_key",
+        aliases=("LAMBDA_LABS_API_KEY", "LAMBDALABS_API_KEY"),
+        verify="GET /api/v1/instance-types with Bearer auth",
+        components=("lambda",),
+    ),
+    KeySpec(
+        name="GITHUB_TOKEN",
+        purpose="GitHub: repository access, Actions secrets for CI",
+        url="https://github.com/settings/tokens",
+        config_key="github_token",
+        aliases=("GH_TOKEN", "GITHUB_PAT", "GH_FINE_GRAINED_TOKEN"),
+        verify="GET /user; scopes from X-OAuth-Scopes",
+        components=("github",),
+    ),
+    KeySpec(
+        name="VERCEL_TOKEN",
+        purpose="Vercel: the frontend project and its env vars",
+        url="https://vercel.com/account/tokens",
+        config_key="vercel_token",
+        aliases=("VERCEL_API_TOKEN",),
+        verify="GET /v2/user with Bearer auth",
+        components=("vercel",),
+    ),
+    KeySpec(
+        name="OPENAI_API_KEY",
+        purpose="OpenAI: the application's AI calls",
+        url="https://platform.openai.com/api-keys",
+        config_key="openai_api_key",
+        aliases=("OPENAI_KEY",),
+        verify="GET /v1/models with Bearer auth",
+        components=("app",),
+    ),
+    KeySpec(
+        name="PORTKEY_API_KEY",
+        purpose="Portkey: AI routing and monitoring",
+        url="https://app.portkey.ai/api-keys",
+        config_key="portkey_api_key",
+        verify="an authenticated read with the x-portkey-api-key header",
+        components=("app",),
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in CATALOG}
+
+
+def get_spec(name: str) -> KeySpec:
+    """The spec for a canonical name or any alias; KeyError names the known keys."""
+    upper = name.upper()
+    for spec in CATALOG:
+        if upper in spec.env_names:
+            return spec
+    raise KeyError(f"unknown key {name!r}; known keys: {', '.join(_BY_NAME)}")

@@ -1,0 +1,64 @@
+"""Errors of secrets_bridge, one class per thing a person can act on.
+
+    SecretsBridgeError                 base; `exit_code` is what the CLI exits with
+    ├── MasterKeyMissing        (3)    no ORCHESTRA_MASTER_KEY(_FILE) and no terminal to ask on
+    ├── WrongMasterKey          (4)    the master key does not open this store
+    ├── StoreCorrupt            (5)    tampered, swapped, truncated or non-JSON store file
+    ├── StoreVersionTooNew      (6)    the file was written by a newer format version
+    ├── StoreUnreadable         (7)    the OS refused to read or write the file
+    ├── StorePermissionsTooBroad(8)    group or others may read the store file
+    ├── KeyNotFound             (9)    the key is set nowhere in the chain / store
+    ├── InvalidValue            (10)   a value failed its format rule or has pasted whitespace
+    ├── NoTerminal              (11)   an interactive command was run without a terminal
+    └── StoreLocked             (12)   the store's lock could not be taken in time
+
+Messages are one line, say what to do, and never contain a secret value.
+The verification command uses exit codes 20 (a key invalid, missing or
+malformed) and 21 (only unknown verdicts): see secrets_bridge/verify.
+"""
+
+from __future__ import annotations
+
+
+class SecretsBridgeError(Exception):
+    exit_code = 1
+
+
+class MasterKeyMissing(SecretsBridgeError):
+    exit_code = 3
+
+
+class WrongMasterKey(SecretsBridgeError):
+    exit_code = 4
+
+
+class StoreCorrupt(SecretsBridgeError):
+    exit_code = 5
+
+
+class StoreVersionTooNew(SecretsBridgeError):
+    exit_code = 6
+
+
+class StoreUnreadable(SecretsBridgeError):
+    exit_code = 7
+
+
+class StorePermissionsTooBroad(SecretsBridgeError):
+    exit_code = 8
+
+
+class KeyNotFound(SecretsBridgeError):
+    exit_code = 9
+
+
+class InvalidValue(SecretsBridgeError):
+    exit_code = 10
+
+
+class NoTerminal(SecretsBridgeError):
+    exit_code = 11
+
+
+class StoreLocked(SecretsBridgeError):
+    exit_code = 12
