@@ -1,0 +1,1 @@
+"""Pulumi components, one per platform part; `platform.Platform` composes them."""

@@ -1,0 +1,67 @@
+"""GitHubCi: the keys CI needs as Actions secrets, and the deployed URLs as Actions variables.
+
+With orchestra:github_environment set, both go to that environment (jobs that
+declare it, behind its protection rules) instead of the whole repository. The
+environment itself is not managed here: create it in the repository settings,
+so its reviewers and rules stay yours and a destroy never deletes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_github as github
+
+from infra.config import GitHubSettings, ci_secret_name
+
+
+class GitHubCi(pulumi.ComponentResource):
+    secret_names: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        settings: GitHubSettings,
+        *,
+        token: pulumi.Output[str],
+        secrets: Mapping[str, pulumi.Output[str]],
+        variables: Mapping[str, pulumi.Input[str] | None],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("orchestra:infra:GitHubCi", name, None, opts)
+        # An explicit provider: the token and owner come from this stack, never
+        # from ambient GITHUB_TOKEN/GITHUB_OWNER in the environment.
+        provider = github.Provider(
+            f"{name}-provider", token=pulumi.Output.secret(token), owner=settings.owner,
+            base_url=settings.base_url, opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        repo, env = settings.repository, settings.environment
+
+        published = []
+        for catalog_name in settings.secret_names:
+            secret_name = ci_secret_name(catalog_name)
+            value = pulumi.Output.secret(secrets[catalog_name])
+            if env:
+                github.ActionsEnvironmentSecret(
+                    f"{name}-secret-{secret_name}", repository=repo, environment=env,
+                    secret_name=secret_name, value=value, opts=child)
+            else:
+                github.ActionsSecret(
+                    f"{name}-secret-{secret_name}", repository=repo, secret_name=secret_name, value=value, opts=child)
+            published.append(secret_name)
+
+        for variable_name, value in variables.items():
+            if value is None:
+                continue
+            if env:
+                github.ActionsEnvironmentVariable(
+                    f"{name}-variable-{variable_name}", repository=repo, environment=env,
+                    variable_name=variable_name, value=value, opts=child)
+            else:
+                github.ActionsVariable(
+                    f"{name}-variable-{variable_name}", repository=repo, variable_name=variable_name,
+                    value=value, opts=child)
+
+        self.secret_names = pulumi.Output.from_input(published)
+        self.register_outputs({"secret_names": self.secret_names})

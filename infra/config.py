@@ -1,0 +1,368 @@
+"""The stack's settings: read once from `orchestra:*` config, checked, typed.
+
+`load_settings()` reads every key the program uses, collects every problem
+(wrong type, unknown region, a key an enabled component needs but the stack
+lacks, a secret stored in plaintext) and raises one `StackConfigError` that
+names each key and the command that fixes it, before any resource exists.
+
+Values arrive from the engine as strings (`"8000"`, `"true"`, `'["a","b"]'`)
+with Pulumi.yaml's defaults already merged in; `DEFAULTS` repeats those
+defaults (a test keeps the two equal) so the program also runs under unit-test
+mocks, where the engine merges nothing.
+
+Secret keys are declared in Pulumi.yaml with `secret: true` and an empty
+default: without a default the engine would demand all five on every stack,
+GitHub and Vercel tokens included on a sandbox that deploys neither. The
+program requires a secret only when a component that uses it is enabled, and
+refuses one stored in plaintext.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
+
+NAMESPACE = "orchestra"
+LAMBDA_API_URL_ENV = "ORCHESTRA_LAMBDA_API_URL"
+
+# PublicRegionCode of the Lambda Cloud API (specs/lambda-cloud-openapi-1.8.3.json).
+LAMBDA_REGIONS = (
+    "asia-northeast-1", "asia-northeast-2", "asia-south-1", "australia-east-1",
+    "europe-central-1", "me-west-1", "us-east-1", "us-east-2", "us-east-3",
+    "us-midwest-1", "us-midwest-2", "us-south-1", "us-south-2", "us-south-3",
+    "us-west-1", "us-west-2", "us-west-3",
+)
+# Instance types Lambda Cloud lists; the API has no enum, so a new type needs
+# orchestra:lambda_allow_unknown_instance_type (the provider still checks capacity).
+LAMBDA_INSTANCE_TYPES = (
+    "gpu_1x_a10", "gpu_1x_a100", "gpu_1x_a100_sxm4", "gpu_1x_a6000", "gpu_1x_gh200",
+    "gpu_1x_h100_pcie", "gpu_1x_h100_sxm5", "gpu_1x_rtx6000",
+    "gpu_2x_a100", "gpu_2x_a6000", "gpu_2x_h100_sxm5",
+    "gpu_4x_a100", "gpu_4x_a6000", "gpu_4x_h100_sxm5",
+    "gpu_8x_a100", "gpu_8x_a100_80gb_sxm4", "gpu_8x_h100_sxm5", "gpu_8x_v100", "gpu_8x_b200_sxm6",
+)
+VERCEL_TARGETS = ("production", "preview")
+
+# Defaults of the non-secret keys, as Pulumi.yaml declares them.
+DEFAULTS: dict[str, Any] = {
+    "enable_lambda": True,
+    "enable_github": True,
+    "enable_vercel": True,
+    "lambda_api_url": "https://cloud.lambda.ai",
+    "lambda_region": "us-east-1",
+    "lambda_fallback_regions": [],
+    "lambda_instance_type": "gpu_1x_a10",
+    "lambda_allow_unknown_instance_type": False,
+    "lambda_instance_name": "",
+    "lambda_ssh_key_name": "",
+    "lambda_ssh_public_key": "",
+    "lambda_file_system_names": [],
+    "lambda_active_timeout_seconds": 900,
+    "backend_port": 8000,
+    "backend_image": "",
+    "backend_url_override": "",
+    "frontend_url": "",
+    "github_owner": "",
+    "github_repository": "",
+    "github_base_url": "",
+    "github_environment": "",
+    "github_ci_secret_names": [spec.name for spec in CATALOG],
+    "vercel_project_name": "orchestra",
+    "vercel_framework": "nextjs",
+    "vercel_root_directory": "",
+    "vercel_git_repository": "",
+    "vercel_team_id": "",
+    "vercel_domain": "",
+    "vercel_env_secret_names": ["OPENAI_API_KEY", "PORTKEY_API_KEY"],
+}
+SECRET_KEYS = tuple(spec.config_key for spec in CATALOG if spec.secret)
+APP_KEYS = tuple(spec.name for spec in CATALOG if "app" in spec.components)
+
+
+class StackConfigError(pulumi.RunError):
+    """Raised by `load_settings` when the stack's config is unusable; one line per problem.
+
+    A RunError, so the language host prints the message without a traceback.
+    """
+
+
+@dataclass(frozen=True)
+class LambdaSettings:
+    api_url: str
+    region: str
+    fallback_regions: tuple[str, ...]
+    instance_type: str
+    instance_name: str
+    ssh_key_name: str
+    ssh_public_key: str | None      # None: Lambda Cloud generates the pair
+    file_system_names: tuple[str, ...]
+    active_timeout_seconds: int
+    backend_port: int
+    backend_image: str
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    owner: str
+    repository: str                 # the name only; the owner is the provider's
+    base_url: str | None            # GitHub Enterprise Server API URL; None: github.com
+    environment: str | None         # publish to this environment instead of the repository
+    secret_names: tuple[str, ...]   # catalog names whose values become Actions secrets
+
+
+@dataclass(frozen=True)
+class VercelSettings:
+    project_name: str
+    framework: str
+    root_directory: str | None
+    git_repository: str | None      # owner/repo on GitHub
+    team_id: str | None
+    domain: str | None
+    secret_names: tuple[str, ...]   # catalog names whose values become sensitive env vars
+
+    @property
+    def frontend_url(self) -> str:
+        return f"https://{self.domain or self.project_name + '.vercel.app'}"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    stack: str
+    lambda_: LambdaSettings | None  # None: the component is disabled
+    github: GitHubSettings | None
+    vercel: VercelSettings | None
+    backend_url_override: str | None
+    frontend_url: str | None        # for stacks without Vercel
+    secrets: Mapping[str, pulumi.Output[str]]  # catalog name -> secret value, only those needed
+
+
+def ci_secret_name(name: str) -> str:
+    """The Actions secret name for a catalog key: GitHub reserves the GITHUB_ prefix,
+    so GITHUB_TOKEN goes out under its first other alias (GH_TOKEN), which the
+    resolver reads back in CI."""
+    spec = get_spec(name)
+    return next(n for n in spec.env_names if not n.startswith("GITHUB_"))
+
+
+def _set_cmd(key: str, example: str) -> str:
+    return f"pulumi config set {NAMESPACE}:{key} {example}"
+
+
+class _Reader:
+    """Parses raw config strings, recording problems instead of raising at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    @staticmethod
+    def _raw(key: str) -> Any:
+        return pulumi.runtime.get_config(f"{NAMESPACE}:{key}")
+
+    def fail(self, key: str, problem: str, fix: str) -> None:
+        self.problems.append(f"{NAMESPACE}:{key}: {problem}. Fix: {fix}")
+
+    def _value(self, key: str) -> Any:
+        value = self._raw(key)
+        return DEFAULTS[key] if value is None else value
+
+    def string(self, key: str) -> str:
+        return str(self._value(key)).strip()
+
+    def optional(self, key: str) -> str | None:
+        return self.string(key) or None
+
+    def boolean(self, key: str) -> bool:
+        value = self._value(key)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        self.fail(key, f"{value!r} is not a boolean", _set_cmd(key, "true  (or false)"))
+        return bool(DEFAULTS[key])
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self._value(key)
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(key, f"{value!r} is not an integer", _set_cmd(key, str(DEFAULTS[key])))
+            return int(DEFAULTS[key])
+        if not low <= number <= high:
+            self.fail(key, f"{number} is outside {low}..{high}", _set_cmd(key, str(DEFAULTS[key])))
+        return number
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._value(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, f"{self._value(key)!r} is not a list of strings",
+                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' VALUE")
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def url(self, key: str) -> str | None:
+        value = self.optional(key)
+        if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            self.fail(key, f"{value!r} is not an http(s) URL", _set_cmd(key, "https://HOST"))
+        return value
+
+    def secret(self, spec: KeySpec, needed_by: str) -> pulumi.Output[str] | None:
+        key = spec.config_key
+        value = self._raw(key)
+        if not value:
+            self.fail(key, f"{spec.name} is required because {needed_by}",
+                      f"python -m automation up STACK injects it from the key store, or "
+                      f"pulumi config set --secret {NAMESPACE}:{key}  (the CLI prompts; never pass the value as an argument)")
+            return None
+        if not pulumi.runtime.is_config_secret(f"{NAMESPACE}:{key}"):
+            # Say where, never what: the value itself stays out of the message.
+            self.fail(key, "stored in plaintext in the stack file",
+                      f"pulumi config rm {NAMESPACE}:{key}, then pulumi config set --secret {NAMESPACE}:{key}")
+            return None
+        return pulumi.Output.secret(str(value))
+
+    def catalog_names(self, key: str) -> tuple[str, ...]:
+        names = []
+        for name in self.strings(key):
+            try:
+                names.append(get_spec(name).name)
+            except KeyError:
+                known = ", ".join(spec.name for spec in CATALOG)
+                self.fail(key, f"{name!r} is not a catalog key; known: {known}",
+                          f"pulumi config set --path '{NAMESPACE}:{key}[0]' OPENAI_API_KEY")
+        return tuple(dict.fromkeys(names))
+
+
+def _read_lambda(r: _Reader, stack: str, environ: Mapping[str, str]) -> LambdaSettings:
+    region = r.string("lambda_region")
+    if region not in LAMBDA_REGIONS:
+        r.fail("lambda_region", f"{region!r} is not a Lambda Cloud region; known: {', '.join(LAMBDA_REGIONS)}",
+               _set_cmd("lambda_region", "us-east-1"))
+    fallback = r.strings("lambda_fallback_regions")
+    for unknown in (f for f in fallback if f not in LAMBDA_REGIONS):
+        r.fail("lambda_fallback_regions", f"{unknown!r} is not a Lambda Cloud region; known: {', '.join(LAMBDA_REGIONS)}",
+               "pulumi config set --path 'orchestra:lambda_fallback_regions[0]' us-west-1")
+    instance_type = r.string("lambda_instance_type")
+    if instance_type not in LAMBDA_INSTANCE_TYPES and not r.boolean("lambda_allow_unknown_instance_type"):
+        r.fail("lambda_instance_type",
+               f"{instance_type!r} is not a known Lambda Cloud instance type; known: {', '.join(LAMBDA_INSTANCE_TYPES)}",
+               f"{_set_cmd('lambda_instance_type', 'gpu_1x_a10')}, or for a type newer than this list "
+               f"{_set_cmd('lambda_allow_unknown_instance_type', 'true')}")
+    image = r.string("backend_image")
+    if not image or re.search(r"\s", image):
+        r.fail("backend_image", f"{image!r} is not a container image reference (the backend the instance runs)",
+               _set_cmd("backend_image", "ghcr.io/OWNER/orchestra-backend:TAG"))
+    port = r.integer("backend_port", 1, 65535)
+    if port == 22:
+        r.fail("backend_port", "22 is the instance's SSH port", _set_cmd("backend_port", "8000"))
+    override = environ.get(LAMBDA_API_URL_ENV, "").strip()
+    api_url = override or r.url("lambda_api_url") or str(DEFAULTS["lambda_api_url"])
+    return LambdaSettings(
+        api_url=api_url.rstrip("/"),
+        region=region,
+        fallback_regions=tuple(f for f in fallback if f != region),
+        instance_type=instance_type,
+        instance_name=r.string("lambda_instance_name") or f"orchestra-{stack}",
+        ssh_key_name=r.string("lambda_ssh_key_name") or f"orchestra-{stack}",
+        ssh_public_key=r.optional("lambda_ssh_public_key"),
+        file_system_names=r.strings("lambda_file_system_names"),
+        active_timeout_seconds=r.integer("lambda_active_timeout_seconds", 30, 7200),
+        backend_port=port,
+        backend_image=image,
+    )
+
+
+def _read_github(r: _Reader) -> GitHubSettings:
+    owner = r.string("github_owner")
+    if not owner:
+        r.fail("github_owner", "required because enable_github is true", _set_cmd("github_owner", "YOUR_ORG"))
+    repository = r.string("github_repository")
+    if not repository or "/" in repository:
+        r.fail("github_repository", f"{repository!r} must be the repository's name without the owner",
+               _set_cmd("github_repository", "orchestra"))
+    return GitHubSettings(
+        owner=owner,
+        repository=repository,
+        base_url=r.url("github_base_url"),
+        environment=r.optional("github_environment"),
+        secret_names=r.catalog_names("github_ci_secret_names"),
+    )
+
+
+def _read_vercel(r: _Reader) -> VercelSettings:
+    name = r.string("vercel_project_name")
+    if not re.fullmatch(r"[a-z0-9._-]{1,100}", name) or "---" in name:
+        r.fail("vercel_project_name", f"{name!r} is not a Vercel project name (lowercase letters, digits, . _ -)",
+               _set_cmd("vercel_project_name", "orchestra"))
+    git_repository = r.optional("vercel_git_repository")
+    if git_repository and not re.fullmatch(r"[\w.-]+/[\w.-]+", git_repository):
+        r.fail("vercel_git_repository", f"{git_repository!r} is not OWNER/REPO",
+               _set_cmd("vercel_git_repository", "YOUR_ORG/orchestra"))
+    domain = r.optional("vercel_domain")
+    if domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+        r.fail("vercel_domain", f"{domain!r} is not a domain name", _set_cmd("vercel_domain", "app.example.com"))
+    return VercelSettings(
+        project_name=name,
+        framework=r.string("vercel_framework"),
+        root_directory=r.optional("vercel_root_directory"),
+        git_repository=git_repository,
+        team_id=r.optional("vercel_team_id"),
+        domain=domain,
+        secret_names=r.catalog_names("vercel_env_secret_names"),
+    )
+
+
+def _needed_secrets(lambda_: bool, github: GitHubSettings | None, vercel: VercelSettings | None) -> dict[str, str]:
+    """catalog name -> why it is needed, for the enabled components."""
+    needed: dict[str, str] = {}
+    if lambda_:
+        needed["LAMBDA_API_KEY"] = "enable_lambda is true"
+        needed.update({name: "enable_lambda is true (the backend uses it)" for name in APP_KEYS})
+    if github:
+        needed["GITHUB_TOKEN"] = "enable_github is true"
+        needed.update({n: "github_ci_secret_names lists it" for n in github.secret_names if n not in needed})
+    if vercel:
+        needed["VERCEL_TOKEN"] = "enable_vercel is true"
+        needed.update({n: "vercel_env_secret_names lists it" for n in vercel.secret_names if n not in needed})
+    return needed
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
+    """The current stack's settings; StackConfigError lists every problem at once."""
+    environ = os.environ if environ is None else environ
+    r = _Reader()
+    stack = pulumi.get_stack()
+
+    lambda_ = _read_lambda(r, stack, environ) if r.boolean("enable_lambda") else None
+    github = _read_github(r) if r.boolean("enable_github") else None
+    vercel = _read_vercel(r) if r.boolean("enable_vercel") else None
+    secrets = {}
+    for name, why in _needed_secrets(lambda_ is not None, github, vercel).items():
+        value = r.secret(get_spec(name), why)
+        if value is not None:
+            secrets[name] = value
+    settings = StackSettings(
+        stack=stack,
+        lambda_=lambda_,
+        github=github,
+        vercel=vercel,
+        backend_url_override=r.url("backend_url_override"),
+        frontend_url=r.url("frontend_url"),
+        secrets=secrets,
+    )
+    if r.problems:
+        raise StackConfigError(f"stack {stack!r} has {len(r.problems)} config problem(s):\n  " + "\n  ".join(r.problems))
+    return settings
