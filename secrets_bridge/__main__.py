@@ -1,0 +1,3 @@
+from secrets_bridge.cli import main
+
+main()
