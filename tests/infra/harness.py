@@ -24,7 +24,6 @@ from pulumi.runtime.settings import SETTINGS
 from secrets_bridge.catalog import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
-INFRA = ROOT / "infra"
 DYNAMIC = "pulumi-python:dynamic"  # then ":Resource" or "/module:Name"
 # Canary values: if one shows up anywhere not marked secret, a key leaked.
 CANARIES = {spec.name: f"canary-{spec.config_key}-5b1e0c7d" for spec in CATALOG}
@@ -158,7 +157,7 @@ def run_program(
             pulumi.runtime.set_mocks(mocks, project="orchestra", stack=stack, preview=False)
             root = pulumi.runtime.get_root_resource()
             try:
-                (program or (lambda: runpy.run_path(str(INFRA), run_name="__main__")))()
+                (program or (lambda: runpy.run_path(str(ROOT), run_name="__main__")))()
             except Exception as exc:  # noqa: BLE001 - handed to the test
                 run.error = exc
                 return run

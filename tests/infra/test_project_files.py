@@ -6,17 +6,19 @@ import yaml
 
 from infra.config import DEFAULTS, SECRET_KEYS
 from secrets_bridge.catalog import CATALOG
-from tests.infra.harness import INFRA, ROOT
+from tests.infra.harness import ROOT
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 SCHEMA = PROJECT["config"]
 
 
-def test_project_runs_infra_main_with_the_project_venv():
+def test_project_runs_the_root_program_with_the_project_venv():
     assert PROJECT["name"] == "orchestra"
     assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
-    assert (ROOT / PROJECT["main"] / "__main__.py").is_file()
-    assert (ROOT / PROJECT["main"]).resolve() == INFRA
+    # The engine gives dynamic providers the program's directory as cwd and resolves
+    # `virtualenv: .venv` against it, so the program must be the project root.
+    assert "main" not in PROJECT
+    assert "from infra.program import run" in (ROOT / "__main__.py").read_text()
 
 
 def test_secret_keys_are_exactly_the_catalog_keys():

@@ -1,0 +1,7 @@
+"""`python -m automation COMMAND STACK`."""
+
+import sys
+
+from automation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,150 @@
+"""Preflight: every key the stack needs is present, well-formed and (live) valid; engine and backend usable.
+
+The stack config is where the driver writes keys, so it is only a fallback
+source here: a key set by hand with `pulumi config set --secret` counts as
+present, but a value from the environment or the local store always wins and is
+what gets injected (a rotated store key is never shadowed by its old copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from semver import VersionInfo
+
+from automation.errors import BackendUnreachable, PreflightFailed
+from automation.inject import config_key
+from automation.workspace import backend_url, check_backend, required_specs
+from secrets_bridge.catalog import KeySpec
+from secrets_bridge.masking import mask
+
+# Engine events arrive over gRPC from 3.206 on; older engines lack flags the driver uses.
+MIN_ENGINE = VersionInfo(3, 206, 0)
+_BLOCKING_VERDICTS = {"invalid", "missing", "malformed"}
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    name: str
+    source: str | None
+    masked: str
+    format: str          # ok | warn | error | missing
+    live: str            # valid | invalid | unknown | missing | malformed | skipped
+    action: str          # "" when nothing to do
+    blocking: bool
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    stack: str
+    env: str
+    verification: str    # live | skipped | sandbox: live verification against the emulator only
+    keys: tuple[KeyStatus, ...]
+    engine: str
+    engine_problem: str | None
+    backend: str
+    backend_problem: str | None
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Blocking actions, one line each."""
+        found = [k.action for k in self.keys if k.blocking]
+        return tuple(found + [p for p in (self.engine_problem, self.backend_problem) if p])
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def resolve_values(env: str, specs: list[KeySpec], stack_config: Mapping[str, str]) -> tuple[dict[KeySpec, str], dict[str, str]]:
+    """(values, sources): env › CI › local store via the chain; the stack config only fills gaps."""
+    from secrets_bridge.resolver import resolve_all
+
+    resolved = resolve_all(env, stack=None, names=[spec.name for spec in specs])
+    values: dict[KeySpec, str] = {}
+    sources: dict[str, str] = {}
+    for spec in specs:
+        res = resolved.get(spec.name)
+        if res is not None and res.value:
+            values[spec], sources[spec.name] = res.value, res.source or "?"
+        elif stack_config.get(config_key(spec)):
+            values[spec], sources[spec.name] = stack_config[config_key(spec)], "stack-config"
+    return values, sources
+
+
+def _engine_status() -> tuple[str, str | None]:
+    from automation.engine import find_engine
+
+    engine = find_engine()
+    if engine is None:
+        return "missing", "no Pulumi engine: run scripts/setup.sh (or `python -m automation engine`)"
+    version = VersionInfo.parse(engine.version.removeprefix("v"))
+    if version < MIN_ENGINE:
+        return f"{engine.version} ({engine.origin})", f"engine {engine.version} is older than {MIN_ENGINE}: run `python -m automation engine`"
+    return f"{engine.version} ({engine.origin})", None
+
+
+def _key_status(spec: KeySpec, value: str | None, source: str | None, live: str, detail: str) -> KeyStatus:
+    from secrets_bridge.formats import check_format
+
+    if value is None:
+        return KeyStatus(spec.name, None, mask(None), "missing", "missing",
+                         f"set {spec.name}: create one at {spec.url}, then `python -m secrets_bridge set {spec.name}`", True)
+    verdict = check_format(spec.name, value)
+    if verdict.status == "error":
+        return KeyStatus(spec.name, source, mask(value), "error", "malformed", f"{spec.name}: {verdict.message}", True)
+    if live in _BLOCKING_VERDICTS:
+        return KeyStatus(spec.name, source, mask(value), verdict.status, live,
+                         f"{spec.name} was rejected ({detail or live}): replace it from {spec.url}", True)
+    action = verdict.message if verdict.status == "warn" else ""
+    if live == "unknown":
+        action = f"{spec.name} could not be checked ({detail or 'no answer'}): retry later or --skip-verify"
+    return KeyStatus(spec.name, source, mask(value), verdict.status, live, action, False)
+
+
+def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str, str], skip_verify: bool,
+                  live_names: set[str] | None = None) -> tuple[PreflightResult, dict[KeySpec, str]]:
+    """Check everything `up` needs; `live_names` limits live checks (the sandbox emulates only some APIs)."""
+    specs = required_specs(root, stack)
+    values, sources = resolve_values(env, specs, stack_config)
+    verdicts: dict[str, tuple[str, str]] = {}
+    if not skip_verify:
+        from secrets_bridge.verify import verify_all_sync
+
+        to_check = {s.name: values.get(s) for s in specs if live_names is None or s.name in live_names}
+        for check in verify_all_sync(to_check) if to_check else []:
+            verdicts[check.name] = (check.verdict, str(check.detail or ""))
+    keys = tuple(_key_status(spec, values.get(spec), sources.get(spec.name),
+                             *verdicts.get(spec.name, ("skipped", ""))) for spec in specs)
+    engine, engine_problem = _engine_status()
+    url, _ = backend_url(root)
+    backend_problem = None
+    try:
+        check_backend(url)
+    except BackendUnreachable as exc:
+        backend_problem = str(exc)
+    verification = "skipped" if skip_verify else ("live" if live_names is None else "sandbox: live verification against the emulator only")
+    result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=engine,
+                             engine_problem=engine_problem, backend=url, backend_problem=backend_problem)
+    return result, values
+
+
+def render(result: PreflightResult) -> str:
+    """Status tables: one row per key with ✅/❌ and the action required."""
+    icon = {True: "❌", False: "✅"}
+    rows = [("", "Key", "Source", "Value", "Format", "Live", "Action required")]
+    for k in result.keys:
+        rows.append((icon[k.blocking], k.name, k.source or "-", k.masked, k.format, k.live, k.action or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [f"Preflight for stack {result.stack} (store env {result.env}; verification: {result.verification})"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.append(f"{icon[bool(result.engine_problem)]} engine   {result.engine}  {result.engine_problem or ''}".rstrip())
+    lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend}  {result.backend_problem or ''}".rstrip())
+    return "\n".join(lines)
+
+
+def require_ok(result: PreflightResult) -> None:
+    if not result.ok:
+        raise PreflightFailed(f"preflight failed for stack {result.stack}: " + "; ".join(result.problems))
