@@ -18,6 +18,7 @@ from automation.errors import SandboxFailed
 from automation.workspace import required_specs, stack_file
 
 LOCAL_STACK = "local"
+STACK_TEMPLATE = Path(__file__).parent / "sandbox" / "Pulumi.local.template.yaml"
 LIVE_NAMES = frozenset({"LAMBDA_API_KEY"})   # the only API the sandbox emulates
 VERIFICATION_NOTE = "sandbox: live verification against the emulator only"
 
@@ -41,6 +42,19 @@ def sandbox_key(name: str) -> str:
         "GITHUB_TOKEN": lambda: f"ghp_{alnum(36)}",
         "VERCEL_TOKEN": lambda: alnum(24),
     }.get(name, lambda: f"sandbox{alnum(32)}")()
+
+
+def ensure_stack_file(root: Path) -> Path:
+    """Pulumi.local.yaml from the template when missing; an existing one (ports changed by hand,
+    this checkout's salt and ciphertext) is left exactly as it is."""
+    path = root / f"Pulumi.{LOCAL_STACK}.yaml"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return path
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(STACK_TEMPLATE.read_bytes())
+    return path
 
 
 def ensure_master_key(root: Path) -> Path | None:
@@ -90,6 +104,7 @@ def prepare(root: Path, env: str) -> LocalSetup:
     from automation.sandbox.manager import start_sandbox
     from secrets_bridge.resolver import resolve_all
 
+    ensure_stack_file(root)
     key_file = ensure_master_key(root)
     generated = ensure_sandbox_keys(root, env)
     lambda_key = resolve_all(env, names=["LAMBDA_API_KEY"])["LAMBDA_API_KEY"].value

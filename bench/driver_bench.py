@@ -38,12 +38,12 @@ def _free_port() -> int:
 def _project(work: Path, engine) -> tuple[Path, dict[str, str], Path]:
     root = work / "project"
     root.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.local.yaml", "__main__.py"):
+    for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(REPO / name, root / name)
     for package in ("infra", "secrets_bridge", "automation"):
         shutil.copytree(REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     (root / ".venv").symlink_to(Path(sys.prefix))
-    text = (root / "Pulumi.local.yaml").read_text()
+    text = (REPO / "automation" / "sandbox" / "Pulumi.local.template.yaml").read_text()
     (root / "Pulumi.local.yaml").write_text(text.replace("18787", str(_free_port())).replace("18788", str(_free_port())))
     wrap, log = work / "bin", work / "argv.log"
     wrap.mkdir()

@@ -73,14 +73,14 @@ class Project:
 @pytest.fixture(scope="session")
 def project(engine, tmp_path_factory):
     root = tmp_path_factory.mktemp("project")
-    for name in ("Pulumi.yaml", "Pulumi.local.yaml", "__main__.py"):
+    for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(REPO / name, root / name)
     for package in ("infra", "secrets_bridge", "automation"):
         shutil.copytree(REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     venv = Path(sys.prefix)
     (root / ".venv").symlink_to(venv)
     lambda_port, backend_port = _free_port(), _free_port()
-    stack_yaml = (root / "Pulumi.local.yaml").read_text()
+    stack_yaml = (REPO / "automation" / "sandbox" / "Pulumi.local.template.yaml").read_text()
     stack_yaml = stack_yaml.replace("18787", str(lambda_port)).replace("18788", str(backend_port))
     (root / "Pulumi.local.yaml").write_text(stack_yaml)
     # `pulumi` on PATH is a wrapper that logs its argv, so argv can be searched for canaries.

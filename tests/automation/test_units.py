@@ -223,3 +223,16 @@ def test_callers_master_key_is_used_as_is(tmp_path, monkeypatch):
     monkeypatch.setenv("ORCHESTRA_MASTER_KEY", "given")
     assert local_stack.ensure_master_key(tmp_path) is None
     assert not (tmp_path / ".orchestra").exists()
+
+
+def test_local_stack_file_is_made_from_the_template_once_and_then_left_alone(tmp_path):
+    from automation.local_stack import STACK_TEMPLATE, ensure_stack_file
+
+    path = ensure_stack_file(tmp_path)
+    assert path == tmp_path / "Pulumi.local.yaml"
+    assert path.read_bytes() == STACK_TEMPLATE.read_bytes()
+    # This checkout's salt and ciphertext, or ports changed by hand, survive every later run.
+    path.write_text("config:\n  orchestra:backend_port: \"28788\"\nencryptionsalt: v1:abc\n")
+    before = path.read_bytes()
+    ensure_stack_file(tmp_path)
+    assert path.read_bytes() == before

@@ -103,8 +103,11 @@ class Run:
 
 
 def stack_config(stack: str) -> dict[str, Any]:
-    """A stack file's config, keys without the namespace."""
-    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    """A stack file's config, keys without the namespace (local: the committed template)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    if stack == "local":
+        path = ROOT / "automation" / "sandbox" / "Pulumi.local.template.yaml"
+    data = yaml.safe_load(path.read_text())["config"]
     return {k.removeprefix("orchestra:"): v for k, v in data.items()}
 
 

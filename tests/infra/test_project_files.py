@@ -10,6 +10,7 @@ from tests.infra.harness import ROOT
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 SCHEMA = PROJECT["config"]
+LOCAL_TEMPLATE = ROOT / "automation" / "sandbox" / "Pulumi.local.template.yaml"
 
 
 def test_project_runs_the_root_program_with_the_project_venv():
@@ -39,8 +40,8 @@ def test_schema_defaults_match_the_program_defaults():
 
 
 def test_stack_files_hold_known_keys_and_no_secrets():
-    for stack in ("production", "local"):
-        data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    for stack, path in (("production", ROOT / "Pulumi.production.yaml"), ("local", LOCAL_TEMPLATE)):
+        data = yaml.safe_load(path.read_text())
         assert set(data) == {"config"}, f"{stack}: only config (encryptionsalt is added by the engine)"
         keys = {key.removeprefix("orchestra:") for key in data["config"]}
         assert keys <= set(DEFAULTS), f"{stack}: unknown keys {keys - set(DEFAULTS)}"
@@ -48,7 +49,7 @@ def test_stack_files_hold_known_keys_and_no_secrets():
 
 
 def test_local_stack_matches_the_sandbox_contract():
-    config = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"]
+    config = yaml.safe_load(LOCAL_TEMPLATE.read_text())["config"]
     assert config["orchestra:lambda_api_url"] == "http://127.0.0.1:18787"
     assert config["orchestra:backend_port"] == "18788"
     assert (config["orchestra:enable_lambda"], config["orchestra:enable_github"], config["orchestra:enable_vercel"]) == (
