@@ -35,9 +35,9 @@ from semver import VersionInfo
 
 from automation.engine import Engine, EngineUnavailable, engine_env, ensure_engine
 from automation.errors import BackendUnreachable, ConfigInvalid, EngineMissing, StackLocked, StackNotFound
-from secrets_bridge.catalog import CATALOG, KeySpec
+from secrets_bridge.catalog import CATALOG, PULUMI_PASSPHRASE_NAME, KeySpec
 
-PASSPHRASE_NAME = "PULUMI_CONFIG_PASSPHRASE"
+PASSPHRASE_NAME = PULUMI_PASSPHRASE_NAME
 STATE_DIR = ".pulumi-state"
 # Components a stack enables unless its config says otherwise (infra/config.py defaults).
 _COMPONENT_FLAGS = {"lambda": "enable_lambda", "github": "enable_github", "vercel": "enable_vercel"}

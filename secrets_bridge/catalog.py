@@ -76,6 +76,10 @@ CATALOG: tuple[KeySpec, ...] = (
 
 _BY_NAME = {spec.name: spec for spec in CATALOG}
 
+# Not an API key: the passphrase of Pulumi's default secrets provider, which the
+# driver generates once and keeps in the store under this name (see automation/workspace.py).
+PULUMI_PASSPHRASE_NAME = "PULUMI_CONFIG_PASSPHRASE"
+
 
 def get_spec(name: str) -> KeySpec:
     """The spec for a canonical name or any alias; KeyError names the known keys."""

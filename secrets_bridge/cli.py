@@ -21,7 +21,7 @@ import typer
 import typer.main
 from dotenv import dotenv_values
 
-from secrets_bridge.catalog import CATALOG, get_spec
+from secrets_bridge.catalog import CATALOG, PULUMI_PASSPHRASE_NAME, get_spec
 from secrets_bridge.envfile import render, write_private
 from secrets_bridge.errors import InvalidValue, KeyNotFound, MasterKeyMissing, SecretsBridgeError
 from secrets_bridge.formats import check_format
@@ -269,8 +269,15 @@ def run(
     stack: StackOpt = None,
 ) -> None:
     """Run a command with the resolved keys in its environment; its exit code is passed through."""
-    resolutions = resolve_all(resolve_env(env), stack=stack)
+    env_name = resolve_env(env)
+    resolutions = resolve_all(env_name, stack=stack)
     child_env = {**os.environ, **{name: r.value for name, r in resolutions.items() if r.value is not None}}
+    # So plain `pulumi` runs against stacks whose passphrase the driver keeps in the store;
+    # a passphrase already in the environment (CI) wins.
+    if not {PULUMI_PASSPHRASE_NAME, "PULUMI_CONFIG_PASSPHRASE_FILE"} & child_env.keys():
+        passphrase = _stored_passphrase(env_name)
+        if passphrase:
+            child_env[PULUMI_PASSPHRASE_NAME] = passphrase
     # The child gets the keys it needs, not the key to all of them.
     child_env.pop("ORCHESTRA_MASTER_KEY", None)
     # Ctrl-C reaches the child through the terminal; we wait for its verdict instead of dying first.
@@ -284,6 +291,11 @@ def run(
     finally:
         signal.signal(signal.SIGINT, previous)
     raise typer.Exit(returncode if returncode >= 0 else 128 - returncode)
+
+
+def _stored_passphrase(env: str) -> str | None:
+    store = SecretStore.open(env)
+    return store.get(PULUMI_PASSPHRASE_NAME) if store.exists() else None
 
 
 def _new_master_key() -> str:

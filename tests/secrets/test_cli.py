@@ -194,6 +194,19 @@ def test_run_passes_keys_in_the_environment_and_the_exit_code_out(project):
     assert done.stdout.splitlines() == ["no-master-key", fingerprint(GH), "no-openai"]
 
 
+PASSPHRASE_CHILD = "import os; print(os.environ.get('PULUMI_CONFIG_PASSPHRASE', 'none'))"
+
+
+def test_run_hands_the_stored_pulumi_passphrase_to_plain_pulumi_unless_ci_set_one(project):
+    passphrase = "stored-passphrase-CanaryPass"
+    project.seed({"PULUMI_CONFIG_PASSPHRASE": passphrase})
+    done = project.cli("run", "--", sys.executable, "-c", PASSPHRASE_CHILD, allow_reveal=True)
+    assert done.returncode == 0 and done.stdout.strip() == passphrase
+    done = project.cli("run", "--", sys.executable, "-c", PASSPHRASE_CHILD, allow_reveal=True,
+                       extra_env={"PULUMI_CONFIG_PASSPHRASE_FILE": "/ci/passphrase"})
+    assert done.stdout.strip() == "none"
+
+
 def test_run_of_a_missing_command_exits_127(project):
     done = project.cli("run", "--", "definitely-not-a-command-xyz")
     assert done.returncode == 127 and "command not found" in done.stderr
