@@ -22,7 +22,8 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from automation.sandbox.lambda_emulator import Exchange
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "lambda-cloud-openapi-1.8.3.json"
+# The contract, copied from ../shared/specs so the checkout is self-contained.
+SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "lambda-cloud-openapi-1.8.3.json"
 # Requests are validated as if sent to the production server the spec names.
 SPEC_HOST = "https://cloud.lambda.ai"
 
