@@ -143,6 +143,22 @@ def cache_root() -> Path:
     return Path(base) / "orchestra" / "engine"
 
 
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _staging_dir(version: str, kind: str) -> Path:
+    """A fresh directory inside the cache, renamed into place only once complete."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{version}-{kind}-", dir=root))
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is shared
+    return staging
+
 def _version_dir(version: str) -> Path:
     return cache_root() / version
 
@@ -358,15 +374,8 @@ def _from_release(version: str, log: Log, attempts: list[str]) -> Optional[Engin
     if not has_sdk:
         attempts.append(f"release: skipped (the pulumi Python SDK is not installed in {sys.executable})")
         return None
-    try:
-        timeout = float(os.environ.get("ORCHESTRA_ENGINE_DOWNLOAD_TIMEOUT", _DEFAULT_DOWNLOAD_TIMEOUT))
-    except ValueError:
-        timeout = _DEFAULT_DOWNLOAD_TIMEOUT
-
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{version}-release-", dir=root))
-    os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is shared
+    timeout = _env_seconds("ORCHESTRA_ENGINE_DOWNLOAD_TIMEOUT", _DEFAULT_DOWNLOAD_TIMEOUT)
+    staging = _staging_dir(version, "release")
     cmd = [sys.executable, "-c", _INSTALL_SNIPPET, str(staging), version]
     shown = f"PulumiCommand.install(root={str(staging)!r}, version={version!r})"
     log(f"engine: trying the official Pulumi {version} release (timeout {timeout:.0f}s)")
@@ -496,15 +505,8 @@ def _build(version: str, log: Log, attempts: list[str]) -> Engine:
     if not (TOOLS_DIR / "go.mod").is_file():
         attempts.append(f"build: skipped (no Go tools module at {TOOLS_DIR})")
         raise _CommandFailed(["go", "build"], "not run", f"{TOOLS_DIR / 'go.mod'} is missing")
-    try:
-        timeout = float(os.environ.get("ORCHESTRA_ENGINE_BUILD_TIMEOUT", _DEFAULT_BUILD_TIMEOUT))
-    except ValueError:
-        timeout = _DEFAULT_BUILD_TIMEOUT
-
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{version}-build-", dir=root))
-    os.chmod(staging, 0o755)  # mkdtemp makes it private; the cache is shared
+    timeout = _env_seconds("ORCHESTRA_ENGINE_BUILD_TIMEOUT", _DEFAULT_BUILD_TIMEOUT)
+    staging = _staging_dir(version, "build")
     bin_dir = staging / "bin"
     bin_dir.mkdir()
     logfile = staging / "build.log"
