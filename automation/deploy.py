@@ -119,6 +119,9 @@ def _translate(err: CommandError, session: StackSession, view: EventView, kind: 
     if isinstance(err, ConcurrentUpdateError):
         return StackLocked(lock_message(err, session.name, session.backend))
     reason = view.failure_summary() or engine_error_line(err)
+    if "no resource plugin" in reason:
+        reason += (" (install it with `pulumi plugin install resource NAME VERSION` where the network allows, "
+                   "or turn the component off: `pulumi config set orchestra:enable_<component> false`)")
     return kind(f"{verb} of stack {session.name} failed: {reason}")
 
 

@@ -10,7 +10,7 @@ import pytest
 from pulumi.automation import EngineEvent
 
 from automation import cli, deploy, inject, local_stack, pipeline, workspace
-from automation.errors import (AutomationError, Declined, PreflightFailed, StackLocked, StackNotFound,
+from automation.errors import (AutomationError, Declined, PreflightFailed, StackLocked, StackNotFound, UpFailed,
                                INTERRUPTED_EXIT_CODE)
 from secrets_bridge.catalog import get_spec
 from secrets_bridge.errors import MasterKeyMissing
@@ -236,3 +236,19 @@ def test_local_stack_file_is_made_from_the_template_once_and_then_left_alone(tmp
     before = path.read_bytes()
     ensure_stack_file(tmp_path)
     assert path.read_bytes() == before
+
+
+def test_a_missing_provider_plugin_says_how_to_get_it_or_turn_the_component_off():
+    from types import SimpleNamespace
+
+    from pulumi.automation.errors import CommandError
+    from pulumi.automation._cmd import CommandResult
+
+    view = deploy.EventView(out=io.StringIO())
+    message = ("error: no resource plugin 'pulumi-resource-vercel' found in the workspace at version v5.21.1 "
+               "or on your $PATH")
+    _events(view, {"diagnosticEvent": {"message": message, "color": "raw", "severity": "error", "urn": URN}})
+    err = deploy._translate(CommandError(CommandResult(stdout="", stderr="", code=255)),
+                            SimpleNamespace(name="production", backend="file:///x"), view, UpFailed, "up")
+    assert isinstance(err, UpFailed) and err.exit_code == 37
+    assert "pulumi-resource-vercel" in str(err) and "orchestra:enable_<component> false" in str(err)
