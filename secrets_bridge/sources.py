@@ -143,6 +143,26 @@ class CiSecretsSource:
         return "CiSecretsSource()"
 
 
+class MappingSource:
+    """Values someone already read, by catalog name (the driver's copy of the stack config)."""
+
+    def __init__(self, values: Mapping[str, str], label: str, description: str):
+        self._values = values
+        self._label = label
+        self._description = description
+        self.notes: list[str] = []
+
+    def lookup(self, spec: KeySpec) -> Hit | None:
+        value = self._values.get(spec.name)
+        return Hit(value, self._label) if value else None
+
+    def describe(self) -> str:
+        return self._description
+
+    def __repr__(self) -> str:
+        return f"MappingSource({self._label!r})"
+
+
 class StackConfigSource:
     """The stack's config as the Pulumi CLI decrypts it: `orchestra:<config_key>`.
 

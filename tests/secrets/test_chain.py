@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from secrets_bridge.catalog import KeySpec, get_spec
-from secrets_bridge.resolver import build_chain, resolve, resolve_all
+from secrets_bridge.resolver import DEPLOY, INSPECT, build_chain, resolve, resolve_all, values_to_deploy
 
 from .conftest import CANARIES, MASTER_KEY
 
@@ -204,3 +204,47 @@ def test_reprs_show_where_never_what(project):
     assert GH not in text and "CanaryGithub" not in text
     assert "env:GH_TOKEN" in repr(result)
     assert "CanaryGithub" not in result.masked
+
+
+def test_deploy_policy_env_dotenv_ci_store_then_stack_config_fills_gaps(project, fake_pulumi):
+    project.seed({"GITHUB_TOKEN": gh(7)})
+    (project.root / ".env").write_text(f"GITHUB_TOKEN={gh(4)}\n")
+    environ = {"PATH": fake_pulumi.path, "GH_TOKEN": gh(1),
+               "ORCHESTRA_CI_SECRETS": json.dumps({"GITHUB_TOKEN": gh(5)})}
+    stack_config = {"GITHUB_TOKEN": gh(6), "VERCEL_TOKEN": "S" * 24}
+
+    def deploy(name: str = "GITHUB_TOKEN"):
+        return values_to_deploy("production", [name], stack_config=stack_config, environ=environ)[name]
+
+    result = deploy()
+    assert (result.value, result.source) == (gh(1), "env:GH_TOKEN")
+    assert list(result.shadowed) == ["dotenv:.env", "ci-secrets", "store:.secrets.production.json",
+                                     "stack-config"]
+    del environ["GH_TOKEN"]
+    assert deploy().value == gh(4)
+    (project.root / ".env").unlink()
+    assert deploy().source == "ci-secrets"
+    del environ["ORCHESTRA_CI_SECRETS"]
+    # The store wins over the stack's copy: a rotated key is never shadowed by the old one.
+    assert (deploy().value, deploy().shadowed) == (gh(7), ("stack-config",))
+    project.store().delete("GITHUB_TOKEN")
+    assert (deploy().value, deploy().source) == (gh(6), "stack-config")
+    # A key found nowhere else comes from the stack config; the pulumi CLI is never run.
+    assert (deploy("VERCEL_TOKEN").value, deploy("VERCEL_TOKEN").source) == ("S" * 24, "stack-config")
+    assert deploy("OPENAI_API_KEY").value is None
+    assert fake_pulumi.calls() == []
+
+
+def test_inspection_and_deploy_policies_disagree_only_on_stack_config(project, fake_pulumi):
+    """The same sources, two documented orders: inspection puts the stack before the store."""
+    project.seed({"OPENAI_API_KEY": "sk-proj-store"})
+    fake_pulumi("dev", {"openai_api_key": "sk-proj-stack"})
+    environ = {"PATH": fake_pulumi.path}
+    inspected = resolve_one("OPENAI_API_KEY", stack="dev", environ=environ)
+    assert (inspected.value, inspected.shadowed) == ("sk-proj-stack", ("store:.secrets.production.json",))
+    deployed = values_to_deploy("production", ["OPENAI_KEY"], environ=environ,
+                                stack_config={"OPENAI_API_KEY": "sk-proj-stack"})["OPENAI_API_KEY"]
+    assert (deployed.value, deployed.shadowed) == ("sk-proj-store", ("stack-config",))
+    assert [kind for kind in INSPECT.order if kind != "stack-config"] == \
+           [kind for kind in DEPLOY.order if kind != "stack-config"]
+    assert DEPLOY.order[-1] == "stack-config"
