@@ -19,10 +19,10 @@ shadows (`explain`): two different values for one key is a common surprise.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
 from secrets_bridge.masking import mask
@@ -31,8 +31,8 @@ from secrets_bridge.sources import (
     DefaultSource,
     EnvSource,
     Hit,
-    Source,
     MappingSource,
+    Source,
     StackConfigSource,
     StoreSource,
     dotenv_sources,

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from dotenv import dotenv_values
 
@@ -246,7 +247,7 @@ class StoreSource:
     def lookup(self, spec: KeySpec) -> Hit | None:
         store = self._store
         value = store.get(spec.name) if store else None
-        if not value:
+        if not value or store is None:
             return None
         meta = store.meta(spec.name)
         return Hit(value, f"store:{self.path.name}", meta.rotated_at if meta else None)

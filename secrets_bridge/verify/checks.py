@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -113,7 +113,7 @@ def _github_reset_in(reply: Reply) -> int | None:
     reset = reply.headers.get("x-ratelimit-reset", "")
     if not reset.isdigit():
         return None
-    return max(0, int(reset) - int(datetime.now(timezone.utc).timestamp()))
+    return max(0, int(reset) - int(datetime.now(UTC).timestamp()))
 
 
 async def check_vercel(client: httpx.AsyncClient, token: str, base_url: str, *, timeout: float) -> CheckResult:
@@ -156,23 +156,3 @@ async def check_portkey(client: httpx.AsyncClient, key: str, base_url: str, *, t
                               {"x-portkey-api-key": key, "Accept": "application/json"}, timeout,
                               "models in the workspace's Model Catalog")
 
-
-async def check_backend(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> CheckResult:
-    """GET <backend>/health: 200 is healthy. Any other answer leaves the deployment's state
-    open (booting, crashed, wrong URL), so it is `unknown`; there is no key to call invalid."""
-    reply = await get(client, f"{base_url.rstrip('/')}/health", headers={}, timeout=timeout)
-    if reply.status == 200:
-        return CheckResult("backend", "valid", reply.latency_ms, reply.status, detail="healthy")
-    return CheckResult("backend", "unknown", reply.latency_ms, reply.status,
-                       detail=f"/health answered HTTP {reply.status}",
-                       recommendation="The backend is not healthy: check the instance and its service, then retry.")
-
-
-async def check_frontend(client: httpx.AsyncClient, url: str, *, timeout: float) -> CheckResult:
-    """GET the frontend URL without following redirects: 2xx and 3xx are up."""
-    reply = await get(client, url, headers={}, timeout=timeout)
-    if 200 <= reply.status < 400:
-        return CheckResult("frontend", "valid", reply.latency_ms, reply.status, detail=f"up (HTTP {reply.status})")
-    return CheckResult("frontend", "unknown", reply.latency_ms, reply.status,
-                       detail=f"answered HTTP {reply.status}",
-                       recommendation="The frontend is not serving: check the Vercel deployment, then retry.")

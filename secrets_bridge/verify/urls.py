@@ -36,6 +36,6 @@ class ApiUrls:
             object.__setattr__(self, f.name, getattr(self, f.name).rstrip("/"))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ApiUrls":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiUrls:
         env = os.environ if environ is None else environ
         return cls(**{name: env.get(var) or default for name, (var, default) in _SETTINGS.items()})

@@ -4,15 +4,14 @@ way an API can answer (or not answer)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
 
 from secrets_bridge.verify import ApiUrls, checks, verify_all_sync
-
-from .servers import CANARY, URL_FIELD, VALID_ROUTES, FakeApi, Route, refused_url
+from tests.support.verify_apis import CANARY, URL_FIELD, VALID_ROUTES, FakeApi, Route, refused_url
 
 NAMES = list(VALID_ROUTES)
 
@@ -141,7 +140,7 @@ def test_a_timeout_is_not_retried():
 
 
 def test_retry_after_as_an_http_date_becomes_seconds():
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=120), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
     with FakeApi(broken("VERCEL_TOKEN", Route(429, {}, headers={"Retry-After": when}))) as api:
         result = verify_one("VERCEL_TOKEN", api.url)
     assert result.verdict == "unknown"

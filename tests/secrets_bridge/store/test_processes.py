@@ -11,7 +11,7 @@ import signal
 import stat
 import time
 
-from tests.store import clean_env, open_store  # noqa: F401
+from tests.support.store_helpers import open_store
 
 # fork: children start in milliseconds, with every module already imported.
 _fork = multiprocessing.get_context("fork")
@@ -80,7 +80,7 @@ def test_sigkill_mid_write_leaves_a_readable_store(tmp_path):
         with os.fdopen(read_fd, "rb") as rest:  # reports written before the kill are still in the pipe
             reported += [int(line) for line in rest.read().split()]
 
-        temps = list(tmp_path.glob(".secrets.production.json.tmp.*"))
+        temps = list(tmp_path.glob("..secrets.production.json.tmp.*"))  # files.write_private's temp files
         assert all(stat.S_IMODE(t.stat().st_mode) == 0o600 for t in temps)
         kills_mid_write += bool(temps)
 

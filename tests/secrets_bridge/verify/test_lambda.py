@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from secrets_bridge.verify import ApiUrls, verify_all_sync
-
-from .servers import CANARY, LAMBDA_INSTANCES, LAMBDA_TYPES, FakeApi, Route, lambda_error
+from tests.support.verify_apis import CANARY, LAMBDA_INSTANCES, LAMBDA_TYPES, FakeApi, Route, lambda_error
 
 KEY = "LAMBDA_API_KEY"
 

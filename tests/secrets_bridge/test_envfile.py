@@ -10,7 +10,7 @@ from dotenv import dotenv_values
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secrets_bridge.envfile import merge_assignments, render, write_private
+from secrets_bridge.envfile import merge_assignments, render, write_env_file
 
 ORIGINAL = """\
 # GITHUB_TOKEN is needed for CI
@@ -45,14 +45,14 @@ def test_render_round_trips_through_python_dotenv(values):
     assert dotenv_values(stream=io.StringIO(render(values)), interpolate=False) == values
 
 
-def test_write_private_is_0600_and_refuses_to_overwrite(tmp_path):
+def test_write_env_file_is_0600_and_refuses_to_overwrite(tmp_path):
     path = tmp_path / "out.env"
-    write_private(path, "A=1\n", overwrite=False)
+    write_env_file(path, "A=1\n", overwrite=False)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(FileExistsError):
-        write_private(path, "A=2\n", overwrite=False)
+        write_env_file(path, "A=2\n", overwrite=False)
     assert path.read_text() == "A=1\n"
-    write_private(path, "A=3\n", overwrite=True)
+    write_env_file(path, "A=3\n", overwrite=True)
     assert path.read_text() == "A=3\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.env"]  # no temp file left behind
 
@@ -61,5 +61,5 @@ def test_overwrite_tightens_a_loose_existing_file(tmp_path):
     path = tmp_path / ".env"
     path.write_text("A=1\n")
     path.chmod(0o644)
-    write_private(path, "A=2\n", overwrite=True)
+    write_env_file(path, "A=2\n", overwrite=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -8,7 +8,6 @@ from contextlib import ExitStack, contextmanager
 from secrets_bridge.verify import ApiUrls
 from tests.support.loopback import FakeApi, Route, Seen, refused_url  # noqa: F401  (re-exported for the tests)
 
-
 # --- canned answers, shaped as each API documents them --------------------------------
 
 LAMBDA_TYPES = {"data": {"gpu_1x_a10": {

@@ -40,7 +40,7 @@ def test_document_and_file(tmp_path):
     secret = "sk-proj-reportCanary0123456789T3BlbkFJabcdef"
     results = [r("OPENAI_API_KEY", "valid", http_status=200, latency_ms=12.5, recommendation="note"),
                r("VERCEL_TOKEN", "missing", recommendation="set it"),
-               r("backend", "unknown", recommendation="retry")]
+               r("PORTKEY_API_KEY", "unknown", recommendation="retry")]
     origins = {"OPENAI_API_KEY": SecretOrigin.of(secret, "env:OPENAI_API_KEY"),
                "VERCEL_TOKEN": SecretOrigin.of(None, None, notes=("store locked: set ORCHESTRA_MASTER_KEY",))}
     doc = build_document(results, environment="staging", origins=origins)
@@ -63,5 +63,5 @@ def test_document_and_file(tmp_path):
     assert data["summary"] == {"valid": 1, "invalid": 0, "unknown": 1, "missing": 1, "malformed": 0}
 
     table = render_table(results, origins)
-    assert "✅ OPENAI_API_KEY" in table and "❌ VERCEL_TOKEN" in table and "⚠️ backend" in table
+    assert "✅ OPENAI_API_KEY" in table and "❌ VERCEL_TOKEN" in table and "⚠️ PORTKEY_API_KEY" in table
     assert "[high] VERCEL_TOKEN: set it" in table

@@ -1,24 +1,21 @@
-"""Shared fixtures: a throwaway project directory, a clean environment (no real keys leak
-in from the developer's shell), canary values, and a helper that runs the real CLI as a
-subprocess and checks that no canary ever shows up in its output."""
+"""A throwaway project for the chain and CLI tests: canary values, the master key, and
+`Project`, which runs the real CLI as a subprocess and checks that no canary ever shows
+up in its output. The `project` fixture (tests/secrets_bridge/conftest.py) builds one."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from secrets_bridge.catalog import CATALOG
 from secrets_bridge.store import SecretStore
-from secrets_bridge.store_format import ScryptParams
+from tests.support.store_helpers import FAST_KDF
 
 REPO = Path(__file__).resolve().parents[2]
 MASTER_KEY = "test-master-key-correct-horse"
-FAST_KDF = ScryptParams(n=2**14)  # the store's floor: keeps each test process quick
 KEY_ENV_NAMES = {name for spec in CATALOG for name in spec.env_names}
 
 # Valid-format values whose tails are unmistakable in any output.
@@ -31,8 +28,8 @@ CANARIES = {
 }
 
 
-def assert_no_canary(text: str, values=CANARIES.values()) -> None:
-    for value in values:
+def assert_no_canary(text: str, values: Iterable[str] | None = None) -> None:
+    for value in CANARIES.values() if values is None else values:
         # The mask shows a public prefix like ghp_; the secret part must never appear.
         assert value not in text
         assert value[-12:] not in text
@@ -66,25 +63,3 @@ class Project:
         store = self.store(env)
         store.set("SEED", "x")
         store.delete("SEED")
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(REPO),
-        "ORCHESTRA_SECRETS_DIR": str(tmp_path),
-        "ORCHESTRA_MASTER_KEY": MASTER_KEY,
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
-    # In-process calls (resolve_all) see the same world as the subprocesses.
-    for name in list(os.environ):
-        if name.startswith(("ORCHESTRA_", "PULUMI_")) or name in KEY_ENV_NAMES:
-            monkeypatch.delenv(name)
-    for name in ("ORCHESTRA_SECRETS_DIR", "ORCHESTRA_MASTER_KEY"):
-        monkeypatch.setenv(name, env[name])
-    monkeypatch.chdir(tmp_path)
-    return Project(tmp_path, env)
-

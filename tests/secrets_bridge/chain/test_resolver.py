@@ -13,8 +13,7 @@ import pytest
 
 from secrets_bridge.catalog import KeySpec, get_spec
 from secrets_bridge.resolver import DEPLOY, INSPECT, build_chain, resolve, resolve_all, values_to_deploy
-
-from .conftest import CANARIES, MASTER_KEY
+from tests.support.secrets_project import CANARIES, MASTER_KEY
 
 FAKE_PULUMI = """#!{python}
 import json, os, sys

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from secrets_bridge.verify import ApiUrls, verify_all_sync
-
-from .servers import FakeApi, Route
+from tests.support.verify_apis import FakeApi, Route
 
 CLASSIC = "ghp_CanaryGithub0123456789abcdefghijKLMN"
 FINE_GRAINED = "github_pat_11CANARY0abcdefghijklm_0123456789ababcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"

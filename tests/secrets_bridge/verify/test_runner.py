@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from secrets_bridge.verify import ApiUrls, verify_all_sync
-
-from .servers import CANARY, VALID_ROUTES, FakeApi, fake_apis
+from tests.support.verify_apis import CANARY, VALID_ROUTES, FakeApi, fake_apis
 
 
 def test_missing_and_malformed_values_are_never_sent():

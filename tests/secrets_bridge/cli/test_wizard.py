@@ -9,7 +9,7 @@ import sys
 
 import pexpect
 
-from .conftest import CANARIES, assert_no_canary
+from tests.support.secrets_project import CANARIES, assert_no_canary
 
 OLD_PORTKEY = "pk-AlreadyStoredValue"
 DOTENV = """\

@@ -8,8 +8,14 @@ import pytest
 
 from secrets_bridge.errors import StoreCorrupt, StoreVersionTooNew, WrongMasterKey
 from secrets_bridge.store_format import Document, derive_keys, encrypt_value, parse, serialize
-from tests.store import (  # noqa: F401  (clean_env is an autouse fixture)
-    CANARY, CANARY_2, MASTER, OTHER_MASTER, clean_env, open_store, read_json, write_json,
+from tests.support.store_helpers import (
+    CANARY,
+    CANARY_2,
+    MASTER,
+    OTHER_MASTER,
+    open_store,
+    read_json,
+    write_json,
 )
 
 

@@ -7,7 +7,7 @@ import pytest
 from secrets_bridge.errors import MasterKeyMissing, WrongMasterKey
 from secrets_bridge.store import SecretStore
 from secrets_bridge.store_format import Pbkdf2Params, ScryptParams
-from tests.store import CANARY, CANARY_2, MASTER, OTHER_MASTER, clean_env, open_store, read_json  # noqa: F401
+from tests.support.store_helpers import CANARY, CANARY_2, MASTER, OTHER_MASTER, open_store, read_json
 
 
 def test_rotation_new_key_opens_old_key_does_not(tmp_path):

@@ -12,8 +12,7 @@ import pytest
 from dotenv import dotenv_values
 
 from secrets_bridge.masking import fingerprint
-
-from .conftest import CANARIES, MASTER_KEY
+from tests.support.secrets_project import CANARIES, MASTER_KEY
 
 GH = CANARIES["GITHUB_TOKEN"]
 OA = CANARIES["OPENAI_API_KEY"]

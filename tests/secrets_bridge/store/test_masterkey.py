@@ -12,9 +12,9 @@ import pytest
 
 from secrets_bridge.errors import MasterKeyMissing
 from secrets_bridge.masterkey import load_master_key
-from tests.store import MASTER, clean_env  # noqa: F401
+from tests.support.store_helpers import MASTER
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

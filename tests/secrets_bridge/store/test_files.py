@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from secrets_bridge.errors import StoreLocked, StorePermissionsTooBroad, StoreUnreadable
-from tests.store import CANARY, MASTER, clean_env, open_store  # noqa: F401
+from tests.support.store_helpers import CANARY, MASTER, open_store
 
 
 def _mode(path) -> int:
@@ -69,8 +69,8 @@ def test_override_by_environment(tmp_path, monkeypatch):
 
 def test_stale_temp_files_of_this_store_are_removed_on_write(tmp_path):
     open_store(tmp_path).set("A", "1")
-    stale = tmp_path / ".secrets.production.json.tmp.99999.deadbeef"
-    other_env = tmp_path / ".secrets.staging.json.tmp.99999.deadbeef"
+    stale = tmp_path / "..secrets.production.json.tmp.99999.deadbeef"  # files.write_private's temp name
+    other_env = tmp_path / "..secrets.staging.json.tmp.99999.deadbeef"
     for path in (stale, other_env):
         path.write_bytes(b"half a file")
     open_store(tmp_path).set("B", "2")

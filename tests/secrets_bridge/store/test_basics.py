@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from secrets_bridge.errors import InvalidValue, MasterKeyMissing
 from secrets_bridge.store import EntryMeta, SecretStore, resolve_env, store_path
 from secrets_bridge.store_format import ScryptParams
-from tests.store import CANARY, CANARY_2, FAST_KDF, MASTER, clean_env, open_store, read_json  # noqa: F401
+from tests.support.store_helpers import CANARY, CANARY_2, FAST_KDF, MASTER, open_store, read_json
 
 
 def test_round_trip_across_instances(tmp_path):
@@ -86,14 +86,14 @@ def test_kdf_runs_once_per_process(tmp_path, monkeypatch):
 
 def test_meta_created_and_rotated(tmp_path):
     store = open_store(tmp_path)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     store.set("OPENAI_API_KEY", "first")
     first = store.meta("OPENAI_API_KEY")
     assert isinstance(first, EntryMeta)
     assert first.created_at == first.rotated_at >= before
     assert first.created_at.tzinfo is not None and first.created_at.utcoffset().total_seconds() == 0
 
-    before_change = datetime.now(timezone.utc)
+    before_change = datetime.now(UTC)
     store.set("OPENAI_API_KEY", "second")
     second = open_store(tmp_path).meta("OPENAI_API_KEY")
     assert second.created_at == first.created_at

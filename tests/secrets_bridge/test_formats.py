@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from secrets_bridge.catalog import CATALOG
 from secrets_bridge.formats import check_format
-
-from .conftest import CANARIES
+from tests.support.secrets_project import CANARIES
 
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 

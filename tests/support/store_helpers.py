@@ -1,4 +1,4 @@
-"""Shared helpers for the secret store tests (real files in tmp_path, real processes).
+"""Helpers for the secret store tests (real files in tmp_path, real processes).
 
 Stores are created with the lowest scrypt cost the format accepts, passed explicitly, so the
 suite stays fast; one test asserts that a default-created file carries the OWASP parameters.
@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from secrets_bridge.store import SecretStore
 from secrets_bridge.store_format import ScryptParams
 
@@ -20,19 +18,6 @@ OTHER_MASTER = "other-master-canary-7e2f"
 # Values nobody would type by accident: if one shows up in bytes or text, it leaked.
 CANARY = "sk-proj-CANARY-d41d8cd98f00b204e9800998ecf8427e"
 CANARY_2 = "ghp_CANARYxYzzy0123456789abcdefABCDEF0123"
-
-_ORCHESTRA_VARS = (
-    "ORCHESTRA_MASTER_KEY", "ORCHESTRA_MASTER_KEY_FILE", "ORCHESTRA_ENV",
-    "ORCHESTRA_SECRETS_DIR", "ORCHESTRA_ALLOW_INSECURE_STORE",
-)
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    """No test sees the developer's real master key or store directory."""
-    for var in _ORCHESTRA_VARS:
-        monkeypatch.delenv(var, raising=False)
-
 
 def open_store(directory: Path, env: str = "production", master_key: str | None = MASTER, **kw) -> SecretStore:
     return SecretStore.open(env, master_key=master_key, directory=directory, kdf=FAST_KDF, **kw)
