@@ -25,7 +25,7 @@ import pytest
 from automation.engine import ensure_engine
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CANARIES = {
     "LAMBDA_API_KEY": "secret_canary0e2e.CANARYlambdaNEVERprinted0123456789",
     "OPENAI_API_KEY": "sk-proj-CANARYopenaiNEVERprintedT3BlbkFJabcdefghij0123456789",

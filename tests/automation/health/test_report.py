@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +14,7 @@ from automation.health import HealthReport, TargetResult
 from automation.report import IacStatus, InfraRow, KeyRow, ReportData, infra_rows, key_rows, latest_report, write_report
 from secrets_bridge.masking import mask
 
-NOW = datetime(2025, 11, 29, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 29, 12, 0, tzinfo=UTC)
 CANARY = {"LAMBDA_API_KEY": "secret_canaryreport01.Hh7Kk2Mm9Pp4Rr6Tt1Vv3Xx5Zz8Bb0Dd",
           "GITHUB_TOKEN": "ghp_CanaryReport0123456789abcdefghijKLMN"}
 BACKEND_PASSWORD = "canary-backend-password-77"

@@ -44,7 +44,7 @@ class Scripted:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
-    def __enter__(self) -> "Scripted":
+    def __enter__(self) -> Scripted:
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 

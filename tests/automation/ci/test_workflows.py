@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTIONLINT_VERSION = "v1.7.12"
 CANDIDATES = (ROOT / ".venv" / "bin" / "actionlint",

@@ -1,4 +1,4 @@
-"""Acquisition order of the Pulumi engine (automation/engine.py), with real processes.
+"""Acquisition order of the Pulumi engine (automation/engine/), with real processes.
 
 The fast tests use small shell scripts standing in for `pulumi` on PATH or in a cache
 directory; none of them builds the engine. The last tests use the engine that
@@ -20,7 +20,7 @@ import pytest
 
 from automation import engine as eng
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SYSTEM_PATH = "/usr/bin:/bin"
 
 
@@ -67,12 +67,12 @@ def test_pinned_version_comes_from_the_tools_module():
 
 
 def test_version_comparison():
-    assert eng._version_ok("3.274.1", "3.1.0")
-    assert eng._version_ok("v3.1.0", "3.1.0")
-    assert not eng._version_ok("3.0.9", "3.1.0")
-    assert not eng._version_ok("3.1.0-alpha.1", "3.1.0")
-    assert not eng._version_ok("4.0.0", "3.1.0")  # another major version
-    assert not eng._version_ok("not a version", "3.1.0")
+    assert eng.version_ok("3.274.1", "3.1.0")
+    assert eng.version_ok("v3.1.0", "3.1.0")
+    assert not eng.version_ok("3.0.9", "3.1.0")
+    assert not eng.version_ok("3.1.0-alpha.1", "3.1.0")
+    assert not eng.version_ok("4.0.0", "3.1.0")  # another major version
+    assert not eng.version_ok("not a version", "3.1.0")
 
 
 def test_too_old_pulumi_on_path_is_rejected(tmp_path, isolated, monkeypatch):
