@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.lambda_client import FirewallRule
-from infra.lambda_errors import InvalidInput
-from infra.lambda_resources import FirewallRuleProvider, SshKeyProvider
-from tests.lambda_.conftest import CANARY
-from tests.lambda_.test_client import PUBLIC_KEY
+from infra.lambda_cloud import FirewallRule, InvalidInput
+from infra.lambda_dynamic import FirewallRuleProvider, SshKeyProvider
+from tests.support.lambda_keys import CANARY, PUBLIC_KEY
 
 SSH_RULE = FirewallRule("tcp", (22, 22), "0.0.0.0/0", "Allow SSH from anywhere")
 

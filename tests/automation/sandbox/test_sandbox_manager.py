@@ -12,15 +12,10 @@ import pytest
 
 from automation.errors import SandboxFailed
 from automation.sandbox.manager import sandbox_status, start_sandbox, stop_sandbox
+from tests.support.loopback import free_port
 
 KEY = "secret_canarysandbox01.Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc"
 OTHER_KEY = "secret_canarysandbox02.Mn4Bv6Cx8Za1Sd3Fg5Hj7Kl9Qw2Er4Ty"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_free(port: int) -> bool:
@@ -81,7 +76,8 @@ def test_changed_keys_restart_the_emulator(root):
     assert after["lambda"] != before["lambda"] and after["backend"] != before["backend"]
     assert not any(Path(f"/proc/{pid}").exists() and b"automation.sandbox" in Path(f"/proc/{pid}/cmdline").read_bytes()
                    for pid in before.values())
-    ask = lambda key: httpx.get(info.lambda_url + "/api/v1/instances", headers={"Authorization": f"Bearer {key}"}).status_code
+    def ask(key):
+        return httpx.get(info.lambda_url + "/api/v1/instances", headers={"Authorization": f"Bearer {key}"}).status_code
     assert (ask(OTHER_KEY), ask(KEY)) == (200, 401)
 
 

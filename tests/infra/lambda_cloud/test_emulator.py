@@ -15,11 +15,10 @@ import httpx
 import pytest
 
 from automation.sandbox.lambda_emulator import LambdaEmulator
-from infra.lambda_client import LambdaClient
-from tests.lambda_.conftest import BOOT, CANARY
-from tests.lambda_.test_client import PUBLIC_KEY
+from infra.lambda_cloud import LambdaClient
+from tests.support.lambda_keys import BOOT, CANARY, PUBLIC_KEY
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("header", [

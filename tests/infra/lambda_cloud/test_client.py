@@ -10,24 +10,24 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from infra.lambda_client import FirewallRule, LambdaClient, RetryPolicy
-from infra.lambda_errors import (
+from infra.lambda_cloud import (
     AccountInactive,
     ApiUnavailable,
+    FirewallRule,
     InsufficientCapacity,
     InvalidApiKey,
     InvalidInput,
     InvalidParameters,
+    LambdaClient,
     NotFound,
     ProviderError,
     QuotaExceeded,
     RateLimited,
+    RetryPolicy,
     ServerError,
     UnexpectedResponse,
 )
-from tests.lambda_.conftest import CANARY
-
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm0pVb0uR6bWlqFJwQ6r0pG3Zt0hK1nJc9aX2dYf4qL test@orchestra"
+from tests.support.lambda_keys import CANARY, PUBLIC_KEY
 
 
 def _launch(client, **overrides):

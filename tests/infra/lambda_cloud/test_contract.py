@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.lambda_client import FirewallRule, LambdaClient
-from infra.lambda_errors import InsufficientCapacity, InvalidApiKey, NotFound
-from tests.lambda_.test_client import PUBLIC_KEY
+from infra.lambda_cloud import FirewallRule, InsufficientCapacity, InvalidApiKey, LambdaClient, NotFound
+from tests.support.lambda_keys import PUBLIC_KEY
 
 OPERATIONS = {
     ("GET", "/api/v1/instance-types"), ("GET", "/api/v1/instances"), ("GET", "/api/v1/instances/{id}"),

@@ -8,10 +8,9 @@ import time
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
-from infra.lambda_errors import InstanceNotActive, InsufficientCapacity, InvalidApiKey, InvalidInput
-from infra.lambda_resources import InstanceProvider
-from tests.lambda_.conftest import CANARY
-from tests.lambda_.test_client import PUBLIC_KEY
+from infra.lambda_cloud import InstanceNotActive, InsufficientCapacity, InvalidApiKey, InvalidInput
+from infra.lambda_dynamic import InstanceProvider
+from tests.support.lambda_keys import CANARY, PUBLIC_KEY
 
 
 @pytest.fixture

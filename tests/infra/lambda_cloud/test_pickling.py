@@ -13,10 +13,15 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
-from infra.lambda_provider import LambdaFirewallRules, LambdaInstance, LambdaSshKey
-from infra.lambda_resources import FirewallRuleProvider, InstanceProvider, SshKeyProvider
-from tests.lambda_.conftest import CANARY
-from tests.lambda_.test_client import PUBLIC_KEY
+from infra.lambda_dynamic import (
+    FirewallRuleProvider,
+    InstanceProvider,
+    LambdaFirewallRules,
+    LambdaInstance,
+    LambdaSshKey,
+    SshKeyProvider,
+)
+from tests.support.lambda_keys import CANARY, PUBLIC_KEY
 
 
 def test_used_providers_pickle_without_the_key(emulator, client, caplog):
@@ -59,7 +64,7 @@ def _run_program(mocks: _Recorder, program) -> dict:
             pending = program()
             loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
             values = loop.run_until_complete(asyncio.gather(*pending.values()))
-            return dict(zip(pending, values))
+            return dict(zip(pending, values, strict=True))
         finally:
             loop.close()
             asyncio.set_event_loop(None)

@@ -11,7 +11,7 @@ from automation.health import check_health, render
 from automation.sandbox.backend import SandboxBackend
 from automation.sandbox.lambda_emulator import LambdaEmulator
 from automation.sandbox.manager import start_sandbox, stop_sandbox
-from tests.health.test_sandbox_manager import free_port
+from tests.support.loopback import free_port
 
 KEY = "secret_canarybackend01.Pl0Ok9Ij8Uh7Yg6Tf5Rd4Es3Wa2Qz1Xc"
 FAST = {"interval_s": 0.02, "max_interval_s": 0.1, "request_timeout_s": 5.0}
