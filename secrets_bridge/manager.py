@@ -87,8 +87,10 @@ class SecretManager:
     # -- the chain ------------------------------------------------------------------------
 
     def _chain(self) -> list[Source]:
-        return build_chain(self.env, stack=self.stack, master_key=self._master_key, environ=self._environ,
-                           root=self.root, strict_store=True, interactive=self._interactive)
+        # One store source for the manager's life: the master key is asked at most once.
+        self._store_source.refresh()
+        return build_chain(self.env, stack=self.stack, environ=self._environ, root=self.root,
+                           store_source=self._store_source)
 
     def spec(self, name: str) -> KeySpec:
         """The spec of `name`; InvalidValue (without the name) if it is no env-var name."""
@@ -139,7 +141,10 @@ class SecretManager:
 
     def writable_store(self) -> SecretStore:
         """The store to write to (created on the first write); its commits count in `commits`."""
-        store = self.store or SecretStore.open(self.env, master_key=self._master_key, interactive=self._interactive)
+        store = self.store
+        if store is None:
+            store = SecretStore.open(self.env, master_key=self._master_key, interactive=self._interactive)
+            self._store_source.adopt(store)
         self._written.append(store)
         return store
 

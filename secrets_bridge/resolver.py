@@ -78,11 +78,12 @@ class Step:
 def build_chain(env: str, *, stack: str | None = None, master_key: str | None = None,
                 environ: Mapping[str, str] | None = None, root: Path | None = None,
                 policy: Policy = INSPECT, stack_config: Mapping[str, str] | None = None,
-                strict_store: bool = False, interactive: bool = False) -> list[Source]:
+                strict_store: bool = False, interactive: bool = False,
+                store_source: StoreSource | None = None) -> list[Source]:
     """The sources in `policy` order. `root` is the project root (default: found upwards from
     the cwd, see project.project_root). Stack config comes from `stack_config` when given
     (already read), else from the pulumi CLI when a `stack` is named, else it is left out.
-    `strict_store` and `interactive`: see StoreSource."""
+    `strict_store` and `interactive`: see StoreSource; `store_source` reuses one already open."""
     environ = os.environ if environ is None else environ
     root = project_root() if root is None else root
     chain: list[Source] = []
@@ -98,7 +99,8 @@ def build_chain(env: str, *, stack: str | None = None, master_key: str | None = 
         elif kind == "stack-config" and stack:
             chain.append(StackConfigSource(stack, root, environ))
         elif kind == "store":
-            chain.append(StoreSource(env, master_key=master_key, strict=strict_store, interactive=interactive))
+            chain.append(store_source or StoreSource(env, master_key=master_key, strict=strict_store,
+                                                     interactive=interactive))
         elif kind == "defaults":
             chain.append(DefaultSource())
     return chain

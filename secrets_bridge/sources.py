@@ -243,7 +243,7 @@ class StoreSource:
             self.notes.append(f"store: no file {self.path.name} yet")
             return None
         try:
-            key = self._master_key or load_master_key(interactive=self._interactive)
+            self._master_key = key = self._master_key or load_master_key(interactive=self._interactive)
         except MasterKeyUnusable:
             raise
         except MasterKeyMissing as exc:
@@ -253,6 +253,21 @@ class StoreSource:
             return None
         return SecretStore.open(self._env, master_key=key,
                                 allow_insecure_permissions=self._allow_insecure)
+
+    def refresh(self) -> None:
+        """See the file as it is now (another process may have written or created it);
+        the master key is not asked again."""
+        store = self.__dict__.get("store")
+        if store is not None:
+            store.reload()
+        elif self.path.exists():
+            self.__dict__.pop("store", None)
+            self.notes.clear()
+
+    def adopt(self, store: SecretStore) -> None:
+        """Use `store` (just created by a write) from now on."""
+        self.__dict__["store"] = store
+        self.notes.clear()
 
     def lookup(self, spec: KeySpec) -> Hit | None:
         store = self.store

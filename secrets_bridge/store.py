@@ -29,6 +29,7 @@ from secrets_bridge.errors import (
     WrongMasterKey,
 )
 from secrets_bridge.files import LockTimeout, file_lock, interrupts_deferred, remove_stale_temps, write_private
+from secrets_bridge.masking import looks_like_key
 from secrets_bridge.masterkey import check_new_master_key, load_master_key
 from secrets_bridge.project import project_root
 from secrets_bridge.store_format import (
@@ -143,6 +144,10 @@ class SecretStore:
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    def reload(self) -> None:
+        """Read the file again (another process may have changed it); no KDF unless it was re-keyed."""
+        self._doc = self._load()
 
     def names(self) -> list[str]:
         return sorted(self._doc.entries) if self._doc else []
@@ -316,7 +321,7 @@ class SecretStore:
 
 
 def _check_env(env: str) -> None:
-    if not _ENV_NAME.fullmatch(env):
+    if not _ENV_NAME.fullmatch(env) or looks_like_key(env):
         raise InvalidValue(
             "the environment name given is not allowed (not shown: it may be a pasted value): "
             "use up to 64 letters, digits, '.', '_' or '-', e.g. production"
