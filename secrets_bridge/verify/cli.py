@@ -45,11 +45,15 @@ def verify(
 
     results = verify_all_sync(values, urls=ApiUrls.from_env(), timeout=timeout)
     document = build_document(results, environment=environment, origins=origins)
+    # Separate keys per environment: one revoked key must not take two environments down.
+    document["shared_across_envs"] = shared = keys.shared_across_envs()
     if as_json:
         typer.echo(render_json(document))
     else:
         typer.echo(f"Environment: {environment}")
         typer.echo(render_table(results, origins))
+        for name, envs in shared.items():
+            typer.echo(f"warning: {name} holds the same value in {', '.join(envs)}; use a separate key per environment")
     try:
         written = write_results_file(output, document)
     except OSError as exc:

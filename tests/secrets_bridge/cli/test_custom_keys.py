@@ -142,6 +142,15 @@ def test_list_all_envs_flags_the_same_value_in_two_environments(project):
     assert data["shared_across_envs"] == {"GITHUB_TOKEN": ["production", "staging"]}
     assert [listing["env"] for listing in data["envs"]] == ["production", "staging"]
 
+    nowhere = {var: "http://127.0.0.1:9" for var in ("ORCHESTRA_LAMBDA_API_URL", "ORCHESTRA_GITHUB_API_URL",
+                                                     "ORCHESTRA_VERCEL_API_URL", "ORCHESTRA_OPENAI_API_URL",
+                                                     "ORCHESTRA_PORTKEY_API_URL")}
+    report = cli(project, "verify", "--timeout", "2", extra_env=nowhere)
+    assert report.returncode in (20, 21)
+    assert "warning: GITHUB_TOKEN holds the same value in production, staging" in report.stdout
+    results = json.loads((project.root / "api_connectivity_test_results.json").read_text())
+    assert results["shared_across_envs"] == {"GITHUB_TOKEN": ["production", "staging"]}
+
 
 def test_import_env_reports_skipped_lines_and_refuses_conflicts(project):
     project.empty_store()
