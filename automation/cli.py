@@ -29,6 +29,9 @@ EnvOpt = typer.Option(None, "--env", help="store environment (default: `local` f
 CreateOpt = typer.Option(False, "--create", help="create the stack if it does not exist")
 YesOpt = typer.Option(False, "--yes", "-y", help="apply without asking")
 SkipVerifyOpt = typer.Option(False, "--skip-verify", help="skip live verification of the keys")
+SecretsProviderOpt = typer.Option(None, "--secrets-provider", metavar="URL",
+                                  help="with --create: encrypt the new stack's secrets with awskms://, hashivault://, ... "
+                                       "instead of a passphrase (docs/team.md)")
 
 
 def store_env(stack: str, env: str | None) -> str:
@@ -86,9 +89,10 @@ def preview(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = En
 
 @app.command()
 def up(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, create: bool = CreateOpt,
-       yes: bool = YesOpt, skip_verify: bool = SkipVerifyOpt) -> None:
+       yes: bool = YesOpt, skip_verify: bool = SkipVerifyOpt, secrets_provider: str | None = SecretsProviderOpt) -> None:
     """Preflight, inject, preview, confirm, deploy, health-check and write the report."""
-    _emit(as_json, pipeline.up(_options(stack, env, as_json, create=create, yes=yes, skip_verify=skip_verify)))
+    _emit(as_json, pipeline.up(_options(stack, env, as_json, create=create, yes=yes, skip_verify=skip_verify,
+                                        secrets_provider=secrets_provider)))
 
 
 @app.command()

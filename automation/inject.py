@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from automation.errors import InjectFailed
+from automation.backends import explain_provider
+from automation.errors import BackendUnreachable, InjectFailed
 from automation.workspace import StackSession, engine_error_line
 from secrets_bridge.catalog import KeySpec
 
@@ -34,6 +35,10 @@ def read_config(session: StackSession) -> dict[str, str]:
     """The stack's config, decrypted, in memory only (stdout captured, never shown)."""
     proc = session.cli(["config", "--show-secrets", "--json"])
     if proc.returncode != 0:
+        # The first command that decrypts: a provider that cannot (wrong key or token) is the backend's problem (32).
+        unusable = explain_provider(proc.stderr, session.secrets_provider)
+        if unusable:
+            raise BackendUnreachable(f"stack {session.name}: {unusable}")
         raise InjectFailed(f"reading the config of stack {session.name} failed: {engine_error_line(proc.stderr)}")
     return {key: str(entry.get("value", "")) for key, entry in json.loads(proc.stdout or "{}").items()}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from automation import deploy, inject, preflight
+from automation import backends, deploy, inject, preflight
 from automation.errors import EngineMissing, Unhealthy
 from automation.health import HealthReport
 from automation.workspace import StackSession, open_stack
@@ -33,6 +33,7 @@ class Options:
     create: bool = False
     yes: bool = False
     skip_verify: bool = False
+    secrets_provider: str | None = None          # --secrets-provider: for a stack created by this run
     live_names: frozenset[str] | None = None     # the sandbox verifies only what it emulates
     out: TextIO = field(default=sys.stdout)
 
@@ -101,17 +102,29 @@ def _prepare(opts: Options, session: StackSession) -> tuple[preflight.PreflightR
 
 
 def check(opts: Options) -> preflight.PreflightResult:
-    """Preflight only; the stack config counts as a source when the stack already exists."""
+    """Preflight only: the backend logs in and lists stacks, the secrets provider decrypts the stack's config.
+
+    A backend or provider that does not work is exit 32 (after the table, which shows it).
+    """
     from automation.errors import BackendUnreachable, StackNotFound
 
+    unusable: BackendUnreachable | None = None
+    current: dict[str, str] = {}
     try:
         with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
+            backends.probe_backend(session.pulumi, opts.root, session.cli_env, session.backend)
             current = inject.read_config(session)
-    except (EngineMissing, BackendUnreachable, StackNotFound):
-        current = {}   # the preflight table reports engine and backend problems itself
+    except BackendUnreachable as exc:
+        unusable = exc
+    except (EngineMissing, StackNotFound):
+        pass   # the preflight table reports the engine; a stack not created yet has no config to read
     result, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=current,
                                         skip_verify=opts.skip_verify, live_names=opts.live_names)
+    if unusable is not None:
+        result = dataclasses.replace(result, backend_problem=str(unusable))
     _say(opts, preflight.render(result))
+    if unusable is not None:
+        raise unusable
     preflight.require_ok(result)
     return result
 
@@ -131,7 +144,8 @@ def preview(opts: Options) -> DeployResult:
 
 
 def up(opts: Options) -> DeployResult:
-    with open_stack(opts.root, opts.stack, store_env=opts.env, create=opts.create) as session:
+    with open_stack(opts.root, opts.stack, store_env=opts.env, create=opts.create,
+                    secrets_provider=opts.secrets_provider) as session:
         checked, injected = _prepare(opts, session)
         planned = _change("preview", opts.stack, deploy.preview(session, deploy.EventView(out=opts.out)))
         _say(opts, f"preview: {planned.summary}")
@@ -226,7 +240,8 @@ def _report(opts: Options, session: StackSession, checked: preflight.PreflightRe
         stack=opts.stack, keys=reporting.key_rows(checked.keys, rotated),
         infrastructure=reporting.infra_rows(outputs, health),
         iac=reporting.IacStatus(engine_version=session.engine_version, backend=session.backend, stack=opts.stack,
-                                last_update=last_update, changes=dict(changes)),
+                                last_update=last_update, changes=dict(changes),
+                                secrets_provider=backends.describe(session.backend, session.secrets_provider).secrets_provider),
         health=health)
     md_path, json_path = reporting.write_report(opts.stack, data, opts.root / "reports")
     _say(opts, f"report: {md_path}")

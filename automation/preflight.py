@@ -14,9 +14,10 @@ from pathlib import Path
 
 from semver import VersionInfo
 
+from automation import backends
 from automation.errors import BackendUnreachable, PreflightFailed
 from automation.inject import config_key
-from automation.workspace import backend_url, check_backend, required_specs
+from automation.workspace import backend_url, check_backend, required_specs, stack_secrets_provider
 from secrets_bridge.catalog import KeySpec
 from secrets_bridge.masking import mask
 
@@ -46,6 +47,8 @@ class PreflightResult:
     engine_problem: str | None
     backend: str
     backend_problem: str | None
+    backend_kind: str = "file"
+    secrets_provider: str = backends.PASSPHRASE
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -126,8 +129,10 @@ def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str
     except BackendUnreachable as exc:
         backend_problem = str(exc)
     verification = "skipped" if skip_verify else ("live" if live_names is None else "sandbox: live verification against the emulator only")
+    shown = backends.describe(url, stack_secrets_provider(root, stack))
     result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=engine,
-                             engine_problem=engine_problem, backend=url, backend_problem=backend_problem)
+                             engine_problem=engine_problem, backend=shown.backend, backend_problem=backend_problem,
+                             backend_kind=shown.backend_kind, secrets_provider=shown.secrets_provider)
     return result, values
 
 
@@ -141,7 +146,8 @@ def render(result: PreflightResult) -> str:
     lines = [f"Preflight for stack {result.stack} (store env {result.env}; verification: {result.verification})"]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"{icon[bool(result.engine_problem)]} engine   {result.engine}  {result.engine_problem or ''}".rstrip())
-    lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend}  {result.backend_problem or ''}".rstrip())
+    lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend_kind} ({result.backend})  {result.backend_problem or ''}".rstrip())
+    lines.append(f"{icon[bool(result.backend_problem)]} secrets  {result.secrets_provider}")
     return "\n".join(lines)
 
 

@@ -80,9 +80,11 @@ class IacStatus:
     stack: str
     last_update: str               # succeeded | failed | not run
     changes: Mapping[str, int] = field(default_factory=dict)
+    secrets_provider: str = "passphrase"   # or the provider URL (awskms://, hashivault://, ...), query dropped
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", redact_url(self.backend))
+        object.__setattr__(self, "secrets_provider", redact_url(self.secrets_provider))
 
     @property
     def backend_kind(self) -> str:
@@ -225,6 +227,7 @@ def render_markdown(data: ReportData) -> str:
     change_text = ", ".join(f"{op} {n}" for op, n in sorted(iac.changes.items())) or "no changes"
     lines += ["", "## IaC status", ""]
     lines += _table(("Item", "Value"), (("Engine", iac.engine_version), ("Backend", f"{iac.backend_kind} ({iac.backend})"),
+                                        ("Secrets provider", iac.secrets_provider),
                                         ("Stack", iac.stack), ("Last update", f"{_icon(iac.ok)} {iac.last_update}"),
                                         ("Changes", change_text)))
     lines += ["", "## Recommendations", ""]

@@ -33,6 +33,7 @@ from pulumi.automation._cmd import CommandResult
 from pulumi.automation.errors import create_command_error
 from semver import VersionInfo
 
+from automation import backends
 from automation.engine import Engine, EngineUnavailable, engine_env, ensure_engine
 from automation.errors import BackendUnreachable, ConfigInvalid, EngineMissing, StackLocked, StackNotFound
 from secrets_bridge.catalog import CATALOG, PULUMI_PASSPHRASE_NAME, KeySpec
@@ -213,6 +214,7 @@ class StackSession:
     pulumi: str
     engine_version: str
     backend: str
+    secrets_provider: str = backends.PASSPHRASE
 
     def cli(self, args: list[str], *, stdin: str | None = None) -> subprocess.CompletedProcess:
         """Run the engine CLI directly (values go on stdin, never argv); output captured."""
@@ -239,10 +241,22 @@ def lock_message(err: CommandError, stack: str, backend: str) -> str:
     return f"stack {stack} is locked by {holder}: {fix}"
 
 
-def _translate_select(err: CommandError, stack: str, backend: str) -> Exception:
+def _translate_select(err: CommandError, stack: str, backend: str, provider: str) -> Exception:
     if isinstance(err, ConcurrentUpdateError):
         return StackLocked(lock_message(err, stack, backend))
-    return BackendUnreachable(f"backend {backend}: {engine_error_line(err)}: check PULUMI_BACKEND_URL and your login")
+    return BackendUnreachable(backends.explain(str(err), backend, provider) or
+                              f"backend {backends.display_url(backend)}: {engine_error_line(err)}: check PULUMI_BACKEND_URL and your login")
+
+
+def effective_provider(root: Path, stack: str, requested: str | None) -> str:
+    """The stack file's secretsprovider; `requested` (--secrets-provider) only for a stack that has none yet."""
+    current = stack_secrets_provider(root, stack)
+    if not requested or requested == current:
+        return current
+    if "secretsprovider" in stack_file(root, stack) or "encryptionsalt" in stack_file(root, stack):
+        raise ConfigInvalid(f"stack {stack} already encrypts its secrets with {backends.display_url(current)}: to move it to "
+                            f"{backends.display_url(requested)} run `pulumi stack change-secrets-provider` (docs/team.md)")
+    return requested
 
 
 def known_stacks(workspace: LocalWorkspace) -> list[str]:
@@ -259,14 +273,15 @@ def require_engine() -> Engine:
 
 
 @contextlib.contextmanager
-def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = False,
+def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = False, secrets_provider: str | None = None,
                environ: Mapping[str, str] = os.environ) -> Iterator[StackSession]:
-    """Select (or with `create`, create) the stack; the passphrase file lives as long as the session."""
-    engine = require_engine()
+    """Select (or with `create`, create on `secrets_provider`) the stack; the passphrase file lives as long as the session."""
     url, is_default = backend_url(root, environ)
     check_backend(url)
-    provider = stack_secrets_provider(root, stack_name)
-    base_env = engine_env(engine, dict(environ))  # engine first on PATH, no update check, no plugin downloads
+    provider = effective_provider(root, stack_name, secrets_provider)
+    backends.require(url, provider, environ)
+    engine = require_engine()
+    base_env = {**backends.QUIET_AWS, **engine_env(engine, dict(environ))}  # engine first on PATH, no update check, no plugin downloads
     if is_default:
         base_env["PULUMI_BACKEND_URL"] = url
     pulumi = str(engine.pulumi)
@@ -283,11 +298,11 @@ def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = Fa
             try:
                 stack = Stack.create(stack_name, workspace)
             except CommandError as err:
-                raise _translate_select(err, stack_name, url) from None
+                raise _translate_select(err, stack_name, url, provider) from None
         except CommandError as err:
-            raise _translate_select(err, stack_name, url) from None
+            raise _translate_select(err, stack_name, url, provider) from None
         yield StackSession(root=root, name=stack_name, stack=stack, cli_env=cli_env, pulumi=pulumi,
-                           engine_version=engine.version, backend=url)
+                           engine_version=engine.version, backend=url, secrets_provider=provider)
 
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
