@@ -124,6 +124,14 @@ class Postgres:
         self.psql(f'CREATE DATABASE "{name}"')
         return name
 
+    def state_rows(self, database: str, table: str = "pulumi_state") -> dict[str, str]:
+        """The DIY backend's rows, key -> decoded object: it stores each object base64'd in a JSON `data` field."""
+        import base64
+
+        out = self.psql(f"SELECT key || ' ' || COALESCE(data->>'data', data::text) FROM {table} ORDER BY key", database=database)
+        rows = dict(line.split(" ", 1) for line in out.splitlines() if line)
+        return {key: base64.b64decode(value).decode(errors="replace") for key, value in rows.items()}
+
     def dump(self, database: str) -> str:
         """Every row of the database as text (the canary sweep reads this)."""
         proc = subprocess.run([str(self.bin_dir / "pg_dump"), "--data-only", "-d", database],
