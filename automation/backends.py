@@ -145,6 +145,11 @@ _PROVIDER_ERRORS: tuple[tuple[str, re.Pattern[str], str], ...] = (
      "no Vault answers for {provider}: check VAULT_SERVER_URL (or VAULT_ADDR)"),
     ("aws-kms", re.compile(r"NotFoundException|is not found|does not exist", re.I),
      "KMS key {key} of {provider} does not exist in this account/region: fix the stack's secretsprovider or create the key"),
+    ("aws-kms", re.compile(r"ciphertext refers to a customer master key", re.I),
+     "KMS cannot open this stack's data key with {key} ({provider}): that key is not in this account/region, or the "
+     "credentials (AWS_ACCESS_KEY_ID or the role) may not use it for kms:Decrypt"),
+    ("aws-kms", re.compile(r"DisabledException|KMSInvalidStateException|pending deletion", re.I),
+     "KMS key {key} of {provider} is disabled or pending deletion: enable it (or cancel its deletion) in KMS"),
     ("aws-kms", re.compile(r"InvalidCiphertextException|IncorrectKeyException", re.I),
      "KMS key {key} of {provider} cannot decrypt this stack's data key: it was encrypted with another key"),
     ("aws-kms", re.compile(r"AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|no valid credential|security token", re.I),
