@@ -33,7 +33,7 @@ from pulumi.automation._cmd import CommandResult
 from pulumi.automation.errors import create_command_error
 from semver import VersionInfo
 
-from automation import backends
+from automation import backends, proctree
 from automation.engine import Engine, EngineUnavailable, engine_env, ensure_engine
 from automation.errors import BackendUnreachable, ConfigInvalid, EngineMissing, StackLocked, StackNotFound
 from secrets_bridge.catalog import CATALOG, PULUMI_PASSPHRASE_NAME, KeySpec
@@ -169,6 +169,8 @@ class EngineCommand(PulumiCommand):
         env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
         env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env.get("PATH", "")])
         chunks: dict[str, list[str]] = {"out": [], "err": []}
+        proctree.become_subreaper()   # an engine that dies leaves its plugins to us, to stop (automation/proctree.py)
+        known = proctree.children()
         proc = subprocess.Popen([self.command, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, encoding="utf-8",
                                 process_group=0)
@@ -193,6 +195,7 @@ class EngineCommand(PulumiCommand):
                 interrupted = True
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGINT)
+        proctree.stop_orphans(known | {proc.pid})
         for thread in pumps:
             thread.join()
         if interrupted:
