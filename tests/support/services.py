@@ -31,7 +31,6 @@ __all__ = ["MotoServer", "OpenBao", "Postgres", "ServiceUnavailable", "postgres_
            "start_moto", "start_openbao", "start_postgres"]
 
 REGION = "us-east-1"
-_PG_VERSIONS = ("17", "16", "15")
 
 
 class ServiceUnavailable(RuntimeError):
@@ -84,10 +83,9 @@ def _venv_tool(name: str) -> Path:
 
 def postgres_bin_dir() -> Path:
     """The server binaries (initdb, pg_ctl, postgres), newest first: Debian keeps them off PATH."""
-    for version in _PG_VERSIONS:
-        candidate = Path("/usr/lib/postgresql") / version / "bin"
-        if (candidate / "initdb").is_file():
-            return candidate
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    if installed:
+        return installed[-1].parent
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
