@@ -73,3 +73,17 @@ def test_provider_errors_win_over_backend_errors_and_unknown_errors_stay_none():
     assert backends.explain("error: something else entirely", PG, "awskms://alias/k") is None
     # A pattern belongs to its kind: a Vault message on a KMS stack is not explained as Vault's.
     assert backends.explain(vault, "file:///x", "awskms://alias/k") is None
+
+
+def test_secrets_provider_flag_only_for_a_stack_without_one(tmp_path):
+    from automation.errors import ConfigInvalid
+    from automation.workspace import effective_provider
+
+    (tmp_path / "Pulumi.fresh.yaml").write_text("config:\n  orchestra:backend_port: \"1\"\n")
+    assert effective_provider(tmp_path, "fresh", "awskms://alias/k") == "awskms://alias/k"
+    assert effective_provider(tmp_path, "fresh", None) == "passphrase"
+    (tmp_path / "Pulumi.old.yaml").write_text("encryptionsalt: v1:abc\n")
+    with pytest.raises(ConfigInvalid, match="change-secrets-provider"):
+        effective_provider(tmp_path, "old", "hashivault://k")
+    (tmp_path / "Pulumi.kms.yaml").write_text("secretsprovider: awskms://alias/k\nencryptedkey: abc\n")
+    assert effective_provider(tmp_path, "kms", "awskms://alias/k") == "awskms://alias/k"

@@ -1,5 +1,6 @@
-"""kill -9 of the engine mid-update on a shared (PostgreSQL) backend: nothing of it left running, the lock it
-left is reported with the way to clear it (`pulumi cancel`), and after clearing a re-run converges."""
+"""An update in flight on a shared (PostgreSQL) backend: a concurrent `up` is turned away (exit 34); then kill -9 of
+the engine: nothing it started is left running, the lock it left is reported with the way to clear it (`pulumi
+cancel`), and after clearing a re-run converges."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _wait_for(what: str, probe, timeout_s: float = 180):
 def test_killed_engine_leaves_no_process_and_a_lock_that_is_reported_and_cleared(tmp_path, engine, postgres, canaries):
     database = postgres.create_database("killed")
     url = postgres.url(database)
-    co = Checkout(tmp_path / "co", engine.bin_dir, {"PULUMI_BACKEND_URL": url, "ORCHESTRA_SANDBOX_BOOT_SECONDS": "8"})
+    co = Checkout(tmp_path / "co", engine.bin_dir, {"PULUMI_BACKEND_URL": url, "ORCHESTRA_SANDBOX_BOOT_SECONDS": "30"})
     lambda_port = free_port()
     co.stack_file("local").write_text(sandbox_stack_yaml(lambda_port, free_port()))
     co.store().set_many(canaries)
@@ -71,6 +72,11 @@ def test_killed_engine_leaves_no_process_and_a_lock_that_is_reported_and_cleared
             tree |= frontier
         started = {pid: procs[pid][3] for pid in tree}
         assert any("pulumi-language-python" in cmd for cmd in started.values()), started
+        # A concurrent `up` meanwhile: the DIY lock turns it away at once, naming the holder.
+        concurrent = co.run("up", "local", "--yes")
+        assert concurrent.returncode == 34, concurrent.stderr[-2000:]
+        assert "created by" in concurrent.stderr and postgres.password not in concurrent.stderr
+        assert driver.poll() is None, "the first update ended before the concurrent one was turned away"
         os.kill(engine_pid, signal.SIGKILL)
         out, err = driver.communicate(timeout=120)
         co.outputs += [out, err]
@@ -89,6 +95,5 @@ def test_killed_engine_leaves_no_process_and_a_lock_that_is_reported_and_cleared
         assert "Health: healthy" in rerun.stdout
         # (The instance whose launch the kill interrupted is not in the state: adopting it is issue 10's launch
         # reconciliation, not this test's subject.)
-        assert co.run("destroy", "local", "--yes").returncode == 0
     finally:
         co.stop_sandbox()
