@@ -47,7 +47,7 @@ def test_deploy_runs_exactly_the_driver_on_push_to_main_one_at_a_time():
 def test_preview_runs_on_pull_requests_and_may_comment():
     workflow = load("preview.yml")
     assert "pull_request" in workflow[True]
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
     runs = [step["run"] for step in steps(workflow) if "run" in step]
     assert runs == ["./scripts/setup.sh", ".venv/bin/python -m automation preview production --json > preview.json"]
     assert any(step.get("uses", "").startswith("actions/github-script@") for step in steps(workflow))
@@ -68,4 +68,7 @@ def test_secrets_reach_only_the_driver_step_through_its_environment():
         env = with_secrets[0]["env"]
         assert env == {"ORCHESTRA_CI_SECRETS": "${{ toJSON(secrets) }}",
                        "PULUMI_BACKEND_URL": "${{ secrets.PULUMI_BACKEND_URL }}",
-                       "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
+                       "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                       "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+                       "VAULT_SERVER_URL": "${{ vars.VAULT_SERVER_URL }}",
+                       "VAULT_SERVER_TOKEN": "${{ secrets.VAULT_SERVER_TOKEN }}"}
