@@ -1,0 +1,42 @@
+"""automation.proctree in a process of its own (so pytest itself never becomes a subreaper)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_orphans_of_a_dead_child_are_stopped_and_earlier_children_are_left_alone():
+    script = textwrap.dedent("""
+        import subprocess, sys
+        from automation import proctree
+        assert proctree.become_subreaper()
+        keeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])   # e.g. the sandbox
+        known = proctree.children()
+        # The "engine" starts a plugin in a session of its own and dies without stopping it.
+        engine = subprocess.Popen(["sh", "-c", "setsid sleep 60 & echo $!"], stdout=subprocess.PIPE, text=True)
+        plugin = int(engine.stdout.readline())
+        engine.wait()
+        stopped = proctree.stop_orphans(known | {engine.pid})
+        print(plugin, keeper.pid, sorted(stopped))
+        sys.stdout.flush()
+        keeper.kill()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    plugin, keeper, stopped = proc.stdout.split(" ", 2)
+    assert stopped.strip() == f"[{plugin}]" and not _alive(int(plugin))
+    assert keeper not in stopped
