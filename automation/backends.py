@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from automation.errors import BackendUnreachable
+
+if TYPE_CHECKING:
+    from automation.engine_cli import EngineCommand
 
 PASSPHRASE = "passphrase"
 _BACKEND_KINDS = {"file": "file", "s3": "s3", "postgres": "postgres", "postgresql": "postgres", "gs": "gcs",
@@ -110,6 +113,20 @@ def missing_for_provider(provider: str, environ: Mapping[str, str]) -> str | Non
     return None
 
 
+def effective_provider(root: Path, stack: str, requested: str | None) -> str:
+    """The stack file's secretsprovider; `requested` (--secrets-provider) only for a stack that has none yet."""
+    from automation.errors import ConfigInvalid
+    from automation.project import stack_file, stack_secrets_provider
+
+    current = stack_secrets_provider(root, stack)
+    if not requested or requested == current:
+        return current
+    if {"secretsprovider", "encryptionsalt"} & stack_file(root, stack).keys():
+        raise ConfigInvalid(f"stack {stack} already encrypts its secrets with {display_url(current)}: to move it to "
+                            f"{display_url(requested)} run `pulumi stack change-secrets-provider` (docs/team.md)")
+    return requested
+
+
 def require(url: str, provider: str, environ: Mapping[str, str]) -> None:
     """Fail before the engine runs when a credential or variable is plainly absent."""
     problem = missing_for_backend(url, environ) or missing_for_provider(provider, environ)
@@ -185,12 +202,11 @@ def explain(text: str, url: str, provider: str) -> str | None:
     return explain_provider(text, provider) or explain_backend(text, url)
 
 
-def probe_backend(pulumi: str, root: Path, env: Mapping[str, str], url: str) -> None:
+def probe_backend(command: EngineCommand, root: Path, env: Mapping[str, str], url: str) -> None:
     """Login and a stack listing through the engine: the backend really answers (raises BackendUnreachable)."""
-    proc = subprocess.run([pulumi, "--non-interactive", "stack", "ls", "--json"], cwd=root, env={**env, "PULUMI_BACKEND_URL": url},
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
-    if proc.returncode:
-        from automation.workspace import engine_error_line
+    from automation.engine_cli import engine_error_line
 
-        raise BackendUnreachable(explain_backend(proc.stderr, url)
-                                 or f"backend {display_url(url)}: {engine_error_line(proc.stderr)}: check PULUMI_BACKEND_URL and its credentials")
+    result = command.run(["stack", "ls", "--json"], str(root), {**env, "PULUMI_BACKEND_URL": url}, check=False)
+    if result.code:
+        raise BackendUnreachable(explain_backend(result.stderr, url)
+                                 or f"backend {display_url(url)}: {engine_error_line(result.stderr)}: check PULUMI_BACKEND_URL and its credentials")

@@ -77,7 +77,7 @@ def test_provider_errors_win_over_backend_errors_and_unknown_errors_stay_none():
 
 def test_secrets_provider_flag_only_for_a_stack_without_one(tmp_path):
     from automation.errors import ConfigInvalid
-    from automation.workspace import effective_provider
+    from automation.backends import effective_provider
 
     (tmp_path / "Pulumi.fresh.yaml").write_text("config:\n  orchestra:backend_port: \"1\"\n")
     assert effective_provider(tmp_path, "fresh", "awskms://alias/k") == "awskms://alias/k"
