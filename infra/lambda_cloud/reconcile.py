@@ -86,3 +86,39 @@ def find_orphans(client: LambdaClient, *, project: str, stack: str, tracked_ids:
     tracked = set(tracked_ids)
     moment = time.time() if now is None else now
     return [Orphan.of(i, moment) for i in project_instances(client, project, stack) if i.id not in tracked]
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    """What to do with one create an interrupted run left pending in the stack's state."""
+
+    urn: str
+    action: str                  # "adopt": cleared, the next `up` adopts the instance by its token; "clear": nothing to track
+    instance_id: str | None
+    reason: str
+
+
+def plan_pending_creates(client: LambdaClient, pending_operations: Iterable[Mapping[str, Any]],
+                         tracked_ids: Iterable[str]) -> list[PendingCreate]:
+    """Look up each pending LambdaInstance create by its launch token. Other resources and creates
+    recorded before launch tokens existed are left for `pulumi refresh` to ask about."""
+    tracked = set(tracked_ids)
+    plans = []
+    for op in pending_operations:
+        resource = op.get("resource") or {}
+        inputs = resource.get("inputs") or {}
+        token = inputs.get("launch_token")
+        if op.get("type") != "creating" or not str(resource.get("type", "")).endswith(":LambdaInstance") \
+                or not isinstance(token, str) or not token:
+            continue
+        name = inputs.get("name") if isinstance(inputs.get("name"), str) else None
+        found = find_launched(client, token, name)
+        urn = str(resource.get("urn"))
+        if not found:
+            plans.append(PendingCreate(urn, "clear", None, "the interrupted create launched nothing"))
+        elif found[0].id in tracked:
+            plans.append(PendingCreate(urn, "clear", found[0].id, f"a later run adopted instance {found[0].id}"))
+        else:
+            plans.append(PendingCreate(urn, "adopt", found[0].id,
+                                       f"instance {found[0].id} was launched; the next `up` adopts it by its launch token"))
+    return plans

@@ -108,3 +108,20 @@ def test_each_component_can_be_disabled_alone():
         types = {r.type for r in run.resources}
         assert gone not in types
         assert len(types & {"orchestra:infra:LambdaBackend", "orchestra:infra:GitHubCi", "orchestra:infra:VercelFrontend"}) == 2
+
+
+def test_the_instance_follows_its_ssh_key_and_the_boot_wait_settings():
+    run = _run(lambda_poll_interval_seconds=5, lambda_keep_on_timeout=True)
+    instance, key = run.one("LambdaInstance"), run.one("LambdaSshKey")
+    assert instance["ssh_key_ids"] == [f"{key.name}-id"]  # the key's id: a new key replaces the instance
+    assert (instance["poll_interval_seconds"], instance["keep_on_timeout"]) == (5, True)
+    assert instance["tags"] == {"project": "orchestra", "stack": "production"}
+    assert len(instance["launch_key"]) == 16  # the resource's part of every launch token
+
+
+def test_a_region_without_firewall_rules_is_warned_about(caplog):
+    _run(lambda_region="us-east-1", lambda_fallback_regions=["us-south-1"])
+    assert "firewall rules do not apply in us-south-1" in caplog.text
+    caplog.clear()
+    _run(lambda_region="us-east-1")
+    assert "firewall rules do not apply" not in caplog.text

@@ -38,6 +38,8 @@ def test_set_reads_stdin_strips_one_newline_and_get_reveal_returns_it(project):
     (f'"{GH}"\n', "wrapped in double quotes"),
     ("ghp_short", "not followed by exactly 36"),
     ("", "no value on stdin"),
+    (GH[:20] + "\u200b" + GH[20:], "invisible or control character (U+200B) at position 21"),
+    (GH[:20] + "\x07" + GH[20:], "invisible or control character (U+0007)"),
 ])
 def test_bad_values_exit_10_and_change_nothing(project, raw, message):
     project.seed({"GITHUB_TOKEN": "ghp_" + "k" * 36})
