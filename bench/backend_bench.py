@@ -48,8 +48,9 @@ def main() -> int:
     engine = ensure_engine(log=lambda msg: print(msg, file=sys.stderr))
     postgres, moto = services.start_postgres(), services.start_moto()
     checkouts: dict[str, Checkout] = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix="orchestra-backend-bench-") as work:
+    times: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="orchestra-backend-bench-") as work:
+        try:
             urls = {"file": None, "postgres": postgres.url(postgres.create_database("bench")),
                     "s3": moto.bucket_url(moto.create_bucket("orchestra-bench"))}
             for kind, url in urls.items():
@@ -58,7 +59,7 @@ def main() -> int:
                 co.stack_file("local").write_text(sandbox_stack_yaml(free_port(), free_port()))
                 co.store().set_many(KEYS)
                 checkouts[kind] = co
-            times: dict[str, dict[str, list[float]]] = {k: {"up": [], "no-change up": []} for k in checkouts}
+                times[kind] = {"up": [], "no-change up": []}
             order = list(checkouts)
             for round_no in range(args.rounds):
                 for kind in order[round_no % len(order):] + order[:round_no % len(order)]:
@@ -70,11 +71,11 @@ def main() -> int:
                 print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
             for co in checkouts.values():
                 _timed(co, "destroy", "local", "--yes")
-    finally:
-        for co in checkouts.values():
-            co.stop_sandbox()
-        postgres.stop()
-        moto.stop()
+        finally:
+            for co in checkouts.values():
+                co.stop_sandbox()
+            postgres.stop()
+            moto.stop()
     print(f"backend   {'up (create 6)':>22}   {'no-change up':>22}    (median of {args.rounds}, seconds; ratio to file)")
     base = {op: statistics.median(times["file"][op]) for op in ("up", "no-change up")}
     for kind, ops in times.items():
