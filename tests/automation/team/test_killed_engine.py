@@ -75,7 +75,8 @@ def test_killed_engine_leaves_no_process_and_a_lock_that_is_reported_and_cleared
         # A concurrent `up` meanwhile: the DIY lock turns it away at once, naming the holder.
         concurrent = co.run("up", "local", "--yes")
         assert concurrent.returncode == 34, concurrent.stderr[-2000:]
-        assert "created by" in concurrent.stderr and postgres.password not in concurrent.stderr
+        assert "is locked by" in concurrent.stderr and f"(pid {engine_pid})" in concurrent.stderr
+        assert postgres.password not in concurrent.stderr
         assert driver.poll() is None, "the first update ended before the concurrent one was turned away"
         os.kill(engine_pid, signal.SIGKILL)
         out, err = driver.communicate(timeout=120)
