@@ -1,6 +1,6 @@
 """State backends and secrets providers as configuration: what a stack uses, what each needs, proof it works.
 
-The backend URL comes from workspace.backend_url (env › Pulumi.yaml › the project's
+The backend URL comes from project.backend_url (env › Pulumi.yaml › the project's
 file backend); the secrets provider is the stack file's `secretsprovider`, or the
 one `--secrets-provider` names when a stack is created, or `passphrase`. URLs of
 every kind the engine supports pass through unchanged; the kinds below get checks
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from automation.errors import BackendUnreachable
+from automation.errors import BackendUnreachable, ConfigInvalid
+from automation.project import stack_file, stack_secrets_provider
 
 if TYPE_CHECKING:
     from automation.engine_cli import EngineCommand
@@ -115,9 +116,6 @@ def missing_for_provider(provider: str, environ: Mapping[str, str]) -> str | Non
 
 def effective_provider(root: Path, stack: str, requested: str | None) -> str:
     """The stack file's secretsprovider; `requested` (--secrets-provider) only for a stack that has none yet."""
-    from automation.errors import ConfigInvalid
-    from automation.project import stack_file, stack_secrets_provider
-
     current = stack_secrets_provider(root, stack)
     if not requested or requested == current:
         return current
