@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.checkout import Checkout
+from tests.support.loopback import refused_url
 
 pytestmark = pytest.mark.e2e
 SECRET = "CANARYcredentialsNEVERshown0123456789"
@@ -82,11 +83,13 @@ def test_kms_key_that_does_not_exist_or_lives_in_another_region(checkout, moto):
     one_line_error(checkout.run("check", "team", "--skip-verify"), "KMS", "alias/creds-region")
 
 
-def test_missing_aws_credentials_are_named(checkout, moto):
+def test_missing_aws_credentials_and_an_unreachable_endpoint_are_named(checkout, moto):
     checkout.env.update(moto.env())
     make_stack(checkout, "team", moto.create_key("creds-aws"))
     one_line_error(checkout.run("check", "team", "--skip-verify", drop=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")),
                    "AWS_ACCESS_KEY_ID", "awskms://alias/creds-aws")
+    one_line_error(checkout.run("check", "team", "--skip-verify", extra_env={"AWS_ENDPOINT_URL": refused_url()}),
+                   "AWS_ENDPOINT_URL", "unreachable")
 
 
 def test_postgres_wrong_password_missing_database_and_no_server(checkout, postgres):
