@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from automation import backends
-from automation.errors import BackendUnreachable
+from automation.backends import effective_provider
+from automation.errors import BackendUnreachable, ConfigInvalid
 
 PG = "postgres://orchestra:hunter2-password@db.internal:5433/state?sslmode=require&table=pulumi_state"
 
@@ -76,9 +77,6 @@ def test_provider_errors_win_over_backend_errors_and_unknown_errors_stay_none():
 
 
 def test_secrets_provider_flag_only_for_a_stack_without_one(tmp_path):
-    from automation.errors import ConfigInvalid
-    from automation.backends import effective_provider
-
     (tmp_path / "Pulumi.fresh.yaml").write_text("config:\n  orchestra:backend_port: \"1\"\n")
     assert effective_provider(tmp_path, "fresh", "awskms://alias/k") == "awskms://alias/k"
     assert effective_provider(tmp_path, "fresh", None) == "passphrase"
