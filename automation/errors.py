@@ -4,7 +4,7 @@
     ├── UsageError           (2)   a bad argument, e.g. a stack name breaking the naming rule
     ├── PreflightFailed     (30)   a key is missing, malformed or invalid; `check` blocks
     ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine/)
-    ├── BackendUnreachable  (32)   the state backend cannot be used
+    ├── BackendUnreachable  (32)   the state backend or the secrets provider cannot be used
     ├── StackNotFound       (33)   unknown stack and no --create; the message lists stacks
     ├── StackLocked         (34)   another update holds the stack; says how to clear it
     ├── InjectFailed        (35)   `pulumi config set --secret` failed
