@@ -8,8 +8,8 @@ before the engine runs (the variable or credential that is missing, by name) and
 their engine errors become one line naming what to fix. Both failures are
 BackendUnreachable (exit 32): nothing can be read or written until it is fixed.
 
-Only the engine talks to the services: the proof is `pulumi stack ls` (login and a
-listing) and the stack's config read with its secrets (the provider decrypting).
+Only the engine talks to the services: the proof is workspace.locate's `pulumi stack ls`
+(login and a listing) and the stack's config read with its secrets (the provider decrypting).
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from automation.errors import BackendUnreachable, ConfigInvalid
 from automation.project import stack_file, stack_secrets_provider
-
-if TYPE_CHECKING:
-    from automation.engine_cli import EngineCommand
 
 PASSPHRASE = "passphrase"
 _BACKEND_KINDS = {"file": "file", "s3": "s3", "postgres": "postgres", "postgresql": "postgres", "gs": "gcs",
@@ -199,12 +195,3 @@ def explain_provider(text: str, provider: str) -> str | None:
 def explain(text: str, url: str, provider: str) -> str | None:
     return explain_provider(text, provider) or explain_backend(text, url)
 
-
-def probe_backend(command: EngineCommand, root: Path, env: Mapping[str, str], url: str) -> None:
-    """Login and a stack listing through the engine: the backend really answers (raises BackendUnreachable)."""
-    from automation.engine_cli import engine_error_line
-
-    result = command.run(["stack", "ls", "--json"], str(root), {**env, "PULUMI_BACKEND_URL": url}, check=False)
-    if result.code:
-        raise BackendUnreachable(explain_backend(result.stderr, url)
-                                 or f"backend {display_url(url)}: {engine_error_line(result.stderr)}: check PULUMI_BACKEND_URL and its credentials")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.checkout import Checkout
-from tests.support.loopback import refused_url
+from tests.support.checkout import Checkout, sandbox_stack_yaml
+from tests.support.loopback import free_port, refused_url
 
 pytestmark = pytest.mark.e2e
 SECRET = "CANARYcredentialsNEVERshown0123456789"
@@ -70,12 +70,17 @@ def test_missing_vault_address_is_named_before_the_engine_runs(checkout, openbao
     assert engine_calls == [], "the engine ran although a variable was missing"
 
 
-def test_kms_key_that_does_not_exist_or_lives_in_another_region(checkout, moto):
+def test_kms_key_that_does_not_exist_or_lives_in_another_region(checkout, moto, canaries):
     checkout.env.update(moto.env())
+    before = sandbox_stack_yaml(free_port(), free_port())
+    checkout.stack_file("fresh").write_text(before)
+    checkout.store("production").set_many(canaries)   # preflight passes: the KMS key is what fails
     line = one_line_error(checkout.run("up", "fresh", "--create", "--yes", "--skip-verify", "--secrets-provider",
                                        "awskms://alias/no-such-key?region=us-east-1"), "alias/no-such-key")
     assert "does not exist" in line
-    assert not checkout.stack_file("fresh").exists()
+    assert checkout.stack_file("fresh").read_text() == before, "the failed create left its mark on the stack file"
+    listed = checkout.command("pulumi", "--non-interactive", "stack", "ls", "--json")
+    assert listed.returncode == 0 and '"fresh"' not in listed.stdout, "the failed create left a stack behind"
     # The same alias in another region is another key (KMS keys are regional): it cannot open this stack.
     make_stack(checkout, "team", moto.create_key("creds-region"))
     stack_file = checkout.stack_file("team")

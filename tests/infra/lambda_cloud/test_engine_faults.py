@@ -68,6 +68,8 @@ def test_destroy_removes_the_firewall_rule_even_when_relabelled_by_hand(tmp_path
     outcome = run_scenario("firewall_edited", tmp_path)
     assert outcome.runs[-1].returncode == 0, outcome.output
     assert outcome.extra["ports_open"] == [(22, 22)]
+    assert len(outcome.extra["attached"]) == 1 and len(outcome.extra["attached"][0]) == 1  # launched with its ruleset
+    assert outcome.extra["rulesets_left"] == 0
     assert outcome.live == [] and outcome.in_state == []
 
 

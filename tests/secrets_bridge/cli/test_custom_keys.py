@@ -87,6 +87,8 @@ def test_declared_keys_carry_purpose_and_format(project):
     assert cli(project, "set", "ANTHROPIC_API_KEY", input=ANTHROPIC).returncode == 0
     rows = {row["name"]: row for row in json.loads(cli(project, "list", "--json").stdout)["keys"]}
     assert rows["ANTHROPIC_API_KEY"]["kind"] == "declared" and rows["ANTHROPIC_API_KEY"]["present"]
+    assert rows["ANTHROPIC_API_KEY"]["purpose"] == "Anthropic: the app's Claude calls"
+    assert "[declared key: Anthropic: the app's Claude calls]" in cli(project, "explain", "ANTHROPIC_API_KEY").stdout
     assert list(rows)[:5] == [s for s in ("LAMBDA_API_KEY", "GITHUB_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY",
                                           "PORTKEY_API_KEY")]
 
