@@ -1,4 +1,4 @@
-"""An update in flight on a shared (PostgreSQL) backend: a concurrent `up` is turned away (exit 34); then kill -9 of
+"""An update in flight on a shared (PostgreSQL) backend: a concurrent `up --lock-wait` gives up (exit 34); then kill -9 of
 the engine: nothing it started is left running, the lock it left is reported with the way to clear it (`pulumi
 cancel`), and after clearing a re-run converges."""
 
@@ -72,8 +72,8 @@ def test_killed_engine_leaves_no_process_and_a_lock_that_is_reported_and_cleared
             tree |= frontier
         started = {pid: procs[pid][3] for pid in tree}
         assert any("pulumi-language-python" in cmd for cmd in started.values()), started
-        # A concurrent `up` meanwhile: the DIY lock turns it away at once, naming the holder.
-        concurrent = co.run("up", "local", "--yes")
+        # A concurrent `up` meanwhile waits for the lock (--lock-wait, across backends) and then gives up, naming the holder.
+        concurrent = co.run("up", "local", "--yes", "--lock-wait", "3s")
         assert concurrent.returncode == 34, concurrent.stderr[-2000:]
         assert "is locked by" in concurrent.stderr and f"(pid {engine_pid})" in concurrent.stderr
         assert postgres.password not in concurrent.stderr
