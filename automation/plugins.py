@@ -126,8 +126,8 @@ def _executable(path: Path) -> bool:
 def probe_version(binary: Path, timeout: float = PROBE_TIMEOUT_S) -> str:
     """The version a plugin reports over the plugin protocol; RuntimeError says why it could not tell."""
     import grpc
-    from pulumi.runtime.proto import provider_pb2_grpc
     from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2_grpc
 
     proc = subprocess.Popen([str(binary)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, start_new_session=True)
