@@ -227,7 +227,7 @@ def _report(opts: Options, session: StackSession, checked: preflight.PreflightRe
         infrastructure=reporting.infra_rows(outputs, health),
         iac=reporting.IacStatus(engine_version=session.engine_version, backend=session.backend, stack=opts.stack,
                                 last_update=last_update, changes=dict(changes)),
-        health=health)
+        health=health, findings=checked.findings)
     md_path, json_path = reporting.write_report(opts.stack, data, opts.root / "reports")
     _say(opts, f"report: {md_path}")
     return str(md_path), str(json_path)

@@ -16,6 +16,7 @@ from semver import VersionInfo
 
 from automation.errors import BackendUnreachable, PreflightFailed
 from automation.inject import config_key
+from automation.platform_checks import Finding, findings
 from automation.workspace import backend_url, check_backend, required_specs
 from secrets_bridge.catalog import KeySpec
 from secrets_bridge.masking import mask
@@ -46,11 +47,12 @@ class PreflightResult:
     engine_problem: str | None
     backend: str
     backend_problem: str | None
+    findings: tuple[Finding, ...] = ()   # plugins, token permissions, environment, mixed content
 
     @property
     def problems(self) -> tuple[str, ...]:
         """Blocking actions, one line each."""
-        found = [k.action for k in self.keys if k.blocking]
+        found = [k.action for k in self.keys if k.blocking] + [f.action for f in self.findings if f.blocking]
         return tuple(found + [p for p in (self.engine_problem, self.backend_problem) if p])
 
     @property
@@ -125,9 +127,12 @@ def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str
         check_backend(url)
     except BackendUnreachable as exc:
         backend_problem = str(exc)
+    found = findings(root, stack, {s.name: v for s, v in values.items()},
+                     skip_verify=skip_verify or live_names is not None)
     verification = "skipped" if skip_verify else ("live" if live_names is None else "sandbox: live verification against the emulator only")
     result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=engine,
-                             engine_problem=engine_problem, backend=url, backend_problem=backend_problem)
+                             engine_problem=engine_problem, backend=url, backend_problem=backend_problem,
+                             findings=found)
     return result, values
 
 
@@ -142,6 +147,7 @@ def render(result: PreflightResult) -> str:
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"{icon[bool(result.engine_problem)]} engine   {result.engine}  {result.engine_problem or ''}".rstrip())
     lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend}  {result.backend_problem or ''}".rstrip())
+    lines += [f.line() for f in result.findings]
     return "\n".join(lines)
 
 

@@ -267,6 +267,8 @@ def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = Fa
     check_backend(url)
     provider = stack_secrets_provider(root, stack_name)
     base_env = engine_env(engine, dict(environ))  # engine first on PATH, no update check, no plugin downloads
+    from automation.plugins import prepare  # the plugins are in place before the stack is touched
+    prepare(engine, enabled_components(root, stack_name), base_env, log=lambda msg: print(msg, file=sys.stderr))
     if is_default:
         base_env["PULUMI_BACKEND_URL"] = url
     pulumi = str(engine.pulumi)
