@@ -36,7 +36,7 @@ class GitHubCi(pulumi.ComponentResource):
         # An explicit provider: the token and owner come from this stack, never
         # from ambient GITHUB_TOKEN/GITHUB_OWNER in the environment.
         provider = github.Provider(
-            f"{name}-provider", token=pulumi.Output.secret(token), owner=settings.owner,
+            f"{name}-provider", token=pulumi.Output.secret(token), owner=settings.owner,  # type: ignore[arg-type]
             base_url=settings.base_url, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         repo = settings.repository
@@ -48,7 +48,7 @@ class GitHubCi(pulumi.ComponentResource):
         published = []
         for catalog_name in settings.secret_names:
             secret_name = ci_secret_name(catalog_name)
-            value = pulumi.Output.secret(secrets[catalog_name])
+            value: pulumi.Output[str] = pulumi.Output.secret(secrets[catalog_name])
             if env:
                 github.ActionsEnvironmentSecret(
                     f"{name}-secret-{secret_name}", repository=repo, environment=env,
@@ -58,17 +58,17 @@ class GitHubCi(pulumi.ComponentResource):
                     f"{name}-secret-{secret_name}", repository=repo, secret_name=secret_name, value=value, opts=child)
             published.append(secret_name)
 
-        for variable_name, value in variables.items():
-            if value is None:
+        for variable_name, plain in variables.items():
+            if plain is None:
                 continue
             if env:
                 github.ActionsEnvironmentVariable(
                     f"{name}-variable-{variable_name}", repository=repo, environment=env,
-                    variable_name=variable_name, value=value, opts=child)
+                    variable_name=variable_name, value=plain, opts=child)
             else:
                 github.ActionsVariable(
                     f"{name}-variable-{variable_name}", repository=repo, variable_name=variable_name,
-                    value=value, opts=child)
+                    value=plain, opts=child)
 
         self.secret_names = pulumi.Output.from_input(published)
         self.register_outputs({"secret_names": self.secret_names})

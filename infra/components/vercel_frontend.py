@@ -60,7 +60,7 @@ class VercelFrontend(pulumi.ComponentResource):
     ) -> None:
         super().__init__("orchestra:infra:VercelFrontend", name, None, opts)
         provider = vercel.Provider(
-            f"{name}-provider", api_token=pulumi.Output.secret(token), team=settings.team_id,
+            f"{name}-provider", api_token=pulumi.Output.secret(token), team=settings.team_id,  # type: ignore[arg-type]
             opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=provider)
 
