@@ -267,8 +267,6 @@ def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = Fa
     check_backend(url)
     provider = stack_secrets_provider(root, stack_name)
     base_env = engine_env(engine, dict(environ))  # engine first on PATH, no update check, no plugin downloads
-    from automation.plugins import prepare  # the plugins are in place before the stack is touched
-    prepare(engine, enabled_components(root, stack_name), base_env, log=lambda msg: print(msg, file=sys.stderr))
     if is_default:
         base_env["PULUMI_BACKEND_URL"] = url
     pulumi = str(engine.pulumi)
@@ -276,12 +274,19 @@ def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = Fa
         cli_env = {**base_env, **secret_env}
         workspace = LocalWorkspace(work_dir=str(root), env_vars=cli_env, secrets_provider=provider,
                                    pulumi_command=EngineCommand(Path(pulumi), engine.version))
+        from automation.plugins import prepare  # in place before the stack is created or changed
+
+        def plugins() -> None:
+            prepare(engine, enabled_components(root, stack_name), base_env, log=lambda msg: print(msg, file=sys.stderr))
+
         try:
             stack = Stack.select(stack_name, workspace)
+            plugins()
         except StackNotFoundError:
             if not create:
                 listed = ", ".join(known_stacks(workspace)) or "none yet"
                 raise StackNotFound(f"stack {stack_name!r} does not exist (stacks: {listed}): pass --create to create it") from None
+            plugins()
             try:
                 stack = Stack.create(stack_name, workspace)
             except CommandError as err:

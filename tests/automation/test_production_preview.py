@@ -1,5 +1,6 @@
-"""`python -m automation preview production` on a machine without the GitHub and Vercel plugins and
-without network: it stops at the plugin check, says exactly what is missing, exit 31, nothing changed."""
+"""`python -m automation preview production --create` on a machine without the GitHub and Vercel plugins
+and without network: it stops at the plugin check, says exactly what is missing, exit 31, and the stack
+is not created."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ def test_production_preview_stops_at_the_plugin_check_and_changes_nothing(tmp_pa
     env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]), "HOME": str(tmp_path),
            "ORCHESTRA_ENGINE_CACHE": str(cache_root()), "PULUMI_HOME": str(home), "PULUMI_BACKEND_URL": state.as_uri(), "PYTHONPATH": str(root),
            # The machine has no network; the refused loopback port makes that certain and fast.
-           "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES": f"^.*$={refused_url()}/"}
-    proc = subprocess.run([sys.executable, "-m", "automation", "preview", "production"], cwd=root, env=env,
+           "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES": f"^.*$={refused_url()}/",
+           # As in CI: the passphrase from the environment, so no local key store is involved.
+           "PULUMI_CONFIG_PASSPHRASE": "not-a-secret-test-passphrase"}
+    proc = subprocess.run([sys.executable, "-m", "automation", "preview", "production", "--create"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 31, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
