@@ -48,6 +48,11 @@ class Finding:
     def icon(self) -> str:
         return "❌" if self.blocking else ("⚠️" if self.action else "✅")
 
+    @property
+    def problem(self) -> str:
+        """The one-line action, with what it is about (for the preflight's list of problems)."""
+        return f"{self.subject}: {self.action}"
+
     def line(self) -> str:
         return f"{self.icon} {self.area:<8} {self.subject}: {self.detail}" + (f" -> {self.action}" if self.action else "")
 

@@ -52,7 +52,7 @@ class PreflightResult:
     @property
     def problems(self) -> tuple[str, ...]:
         """Blocking actions, one line each."""
-        found = [k.action for k in self.keys if k.blocking] + [f.action for f in self.findings if f.blocking]
+        found = [k.action for k in self.keys if k.blocking] + [f.problem for f in self.findings if f.blocking]
         return tuple(found + [p for p in (self.engine_problem, self.backend_problem) if p])
 
     @property

@@ -177,7 +177,7 @@ def test_blocking_findings_stop_preflight_and_warnings_reach_check_and_the_repor
     result = PreflightResult(stack="prod", env="production", verification="live", keys=(), engine="3.274.1 (cache)",
                              engine_problem=None, backend="file:///x", backend_problem=None,
                              findings=(blocked, excess, plugin))
-    assert result.problems == (blocked.action,) and not result.ok
+    assert result.problems == (f"environment production: {blocked.action}",) and not result.ok
     shown = render(result)
     assert "❌ github   environment production" in shown and "⚠️ github   GITHUB_TOKEN scopes" in shown
     assert "✅ plugin   pulumi-resource-github 6.15.0: plugin-dir /x/pulumi-resource-github" in shown

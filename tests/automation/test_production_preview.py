@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from automation.engine import cache_root, find_engine
 from tests.support.loopback import refused_url
 
@@ -22,7 +24,9 @@ def _digest(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-def test_production_preview_stops_at_the_plugin_check_and_changes_nothing(tmp_path):
+@pytest.fixture
+def machine(tmp_path) -> dict:
+    """A copy of the project and an environment with the engine but no plugin and no network."""
     engine = find_engine()
     assert engine is not None, "no Pulumi engine: run scripts/setup.sh"
     root = tmp_path / "project"
@@ -32,16 +36,24 @@ def test_production_preview_stops_at_the_plugin_check_and_changes_nothing(tmp_pa
     for package in ("infra", "secrets_bridge", "automation"):
         shutil.copytree(REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     os.symlink(Path(sys.prefix), root / ".venv")
-    state, home = tmp_path / "state", tmp_path / "pulumi-home"
-    before = _digest(root)
     env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]), "HOME": str(tmp_path),
-           "ORCHESTRA_ENGINE_CACHE": str(cache_root()), "PULUMI_HOME": str(home), "PULUMI_BACKEND_URL": state.as_uri(), "PYTHONPATH": str(root),
+           "ORCHESTRA_ENGINE_CACHE": str(cache_root()), "PULUMI_HOME": str(tmp_path / "pulumi-home"),
+           "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri(), "PYTHONPATH": str(root),
            # The machine has no network; the refused loopback port makes that certain and fast.
            "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES": f"^.*$={refused_url()}/",
            # As in CI: the passphrase from the environment, so no local key store is involved.
            "PULUMI_CONFIG_PASSPHRASE": "not-a-secret-test-passphrase"}
-    proc = subprocess.run([sys.executable, "-m", "automation", "preview", "production", "--create"], cwd=root, env=env,
+    return {"root": root, "env": env, "state": tmp_path / "state", "home": tmp_path / "pulumi-home"}
+
+
+def _run(machine: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "automation", *args], cwd=machine["root"], env=machine["env"],
                           capture_output=True, text=True, timeout=300)
+
+
+def test_production_preview_stops_at_the_plugin_check_and_changes_nothing(machine):
+    before = _digest(machine["root"])
+    proc = _run(machine, "preview", "production", "--create")
     assert proc.returncode == 31, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr
@@ -51,6 +63,17 @@ def test_production_preview_stops_at_the_plugin_check_and_changes_nothing(tmp_pa
             "--exact --server github://api.github.com/pulumiverse` failed") in errors[0]
     assert "--file pulumi-resource-vercel-v5.21.1-" in errors[0]
     # No stack, no config written, no plugin half-installed, the project files as they were.
-    assert not (state / ".pulumi" / "stacks").exists()
-    assert _digest(root) == before
-    assert not (home / "plugins").exists() or not any((home / "plugins").iterdir())
+    assert not (machine["state"] / ".pulumi" / "stacks").exists()
+    assert _digest(machine["root"]) == before
+    plugins = machine["home"] / "plugins"
+    assert not plugins.exists() or not any(plugins.iterdir())
+
+
+def test_check_lists_each_plugin_with_its_origin_and_how_to_install_it(machine):
+    proc = _run(machine, "check", "production", "--skip-verify")
+    assert proc.returncode == 30   # the keys are missing too; the plugins are listed beside them
+    lines = proc.stdout.splitlines()
+    assert "❌ plugin   pulumi-resource-github 6.15.0: not usable (missing) -> not found: install it with " \
+           "`pulumi plugin install resource github 6.15.0 --exact`" in "\n".join(lines)
+    assert any(line.startswith("❌ plugin   pulumi-resource-vercel 5.21.1") for line in lines)
+    assert "pulumi-resource-vercel 5.21.1: not found: install it with" in proc.stderr
