@@ -1,8 +1,9 @@
 """Errors of the automation driver: one class per pipeline stage, each its own exit code.
 
     AutomationError                base
+    ├── UsageError           (2)   a bad argument, e.g. a stack name breaking the naming rule
     ├── PreflightFailed     (30)   a key is missing, malformed or invalid; `check` blocks
-    ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine.py)
+    ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine/)
     ├── BackendUnreachable  (32)   the state backend cannot be used
     ├── StackNotFound       (33)   unknown stack and no --create; the message lists stacks
     ├── StackLocked         (34)   another update holds the stack; says how to clear it
@@ -24,6 +25,10 @@ from __future__ import annotations
 
 class AutomationError(Exception):
     exit_code = 1
+
+
+class UsageError(AutomationError):
+    exit_code = 2
 
 
 class PreflightFailed(AutomationError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from automation.access import Finding, GitHubTarget, VercelTarget, check_access_sync
-from automation.workspace import enabled_components, project_file, stack_file
+from automation.project import enabled_components, project_file, stack_file
 from secrets_bridge.verify.urls import ApiUrls
 
 __all__ = ["Finding", "findings", "stack_setting"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra.lambda_cloud.catalog import API_KEYS_CONSOLE_URL as LAMBDA_API_KEYS_URL
+
 
 @dataclass(frozen=True)
 class KeySpec:
@@ -31,7 +33,7 @@ CATALOG: tuple[KeySpec, ...] = (
     KeySpec(
         name="LAMBDA_API_KEY",
         purpose="Lambda Cloud: the GPU instance that runs the backend",
-        url="https://cloud.lambda.ai/api-keys",
+        url=LAMBDA_API_KEYS_URL,
         config_key="lambda_api_key",
         aliases=("LAMBDA_LABS_API_KEY", "LAMBDALABS_API_KEY"),
         verify="GET /api/v1/instance-types with Bearer auth",

@@ -13,21 +13,22 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import typer.main
 from dotenv import dotenv_values
 
 from secrets_bridge.catalog import CATALOG, PULUMI_PASSPHRASE_NAME, get_spec
-from secrets_bridge.envfile import render, write_private
+from secrets_bridge.envfile import render, write_env_file
 from secrets_bridge.errors import InvalidValue, KeyNotFound, MasterKeyMissing, SecretsBridgeError
 from secrets_bridge.formats import check_format
 from secrets_bridge.masking import fingerprint, mask
 from secrets_bridge.resolver import Resolution, build_chain, resolve_all, trace
 from secrets_bridge.store import ENV_ALLOW_INSECURE, SecretStore, resolve_env
+from secrets_bridge.tables import render_table
 from secrets_bridge.verify.cli import register as register_verify
 from secrets_bridge.wizard import run_setup
 
@@ -39,9 +40,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EnvOpt = Annotated[Optional[str], typer.Option(
+EnvOpt = Annotated[str | None, typer.Option(
     "--env", help="Environment: store .secrets.<env>.json, file .env.<env> (default: $ORCHESTRA_ENV, else production).")]
-StackOpt = Annotated[Optional[str], typer.Option(
+StackOpt = Annotated[str | None, typer.Option(
     "--stack", help="Pulumi stack whose config (orchestra:<key>) joins the chain, read with the pulumi CLI.")]
 
 
@@ -138,7 +139,7 @@ def delete(key: KeyArg, env: EnvOpt = None) -> None:
 def _age_days(resolution: Resolution) -> int | None:
     if resolution.updated_at is None:
         return None
-    return (datetime.now(timezone.utc) - resolution.updated_at).days
+    return (datetime.now(UTC) - resolution.updated_at).days
 
 
 def _row(resolution: Resolution) -> dict:
@@ -169,16 +170,14 @@ def list_(
     if as_json:
         typer.echo(json.dumps({"env": environment, "stack": stack, "keys": rows, "notes": notes}, indent=2))
         return
-    table = [("NAME", "STATUS", "SOURCE", "VALUE", "FORMAT", "AGE")] + [
+    table = [
         (row["name"], "set" if row["present"] else "missing", row["source"] or "-",
          row["masked"] if row["present"] else "-", row["format"]["status"] if row["format"] else "-",
          "-" if row["age_days"] is None else f"{row['age_days']}d")
         for row in rows
     ]
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     typer.echo(f"environment: {environment}" + (f", stack: {stack}" if stack else ""))
-    for line in table:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    typer.echo(render_table(("NAME", "STATUS", "SOURCE", "VALUE", "FORMAT", "AGE"), table))
     for row in rows:
         if row["format"] and row["format"]["status"] != "ok":
             typer.echo(f"{row['name']}: format {row['format']['status']}: {row['format']['message']}")
@@ -199,7 +198,7 @@ def explain(key: KeyArg, env: EnvOpt = None, stack: StackOpt = None) -> None:
         if step.hit is None:
             outcome = "miss"
         else:
-            role = "WINS" if step.hit is winner else f"shadowed by {winner.label}"
+            role = "WINS" if step.hit is winner or winner is None else f"shadowed by {winner.label}"
             outcome = f"hit {step.hit.label} {mask(step.hit.value)}  <- {role}"
         typer.echo(f"  {number}. {step.source}: {outcome}")
         for note in step.notes:
@@ -256,7 +255,7 @@ def export_env(
     if not values:
         raise KeyNotFound(f"{store.path} holds none of the catalog keys; nothing was written")
     try:
-        write_private(file, render(values), overwrite=force)
+        write_env_file(file, render(values), overwrite=force)
     except FileExistsError:
         raise typer.BadParameter(f"{file} exists; pass --force to replace it", param_hint="FILE") from None
     typer.echo(f"wrote {', '.join(values)} to {file} (mode 0600, plaintext: keep it out of git)")

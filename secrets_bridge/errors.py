@@ -13,6 +13,9 @@
     └── StoreLocked             (12)   the store's lock could not be taken in time
 
 Messages are one line, say what to do, and never contain a secret value.
+Causes are chained (`raise ... from exc`) only where the cause cannot carry a
+secret (an OSError about a path); a cause that may hold a value (a decryption or
+JSON error over secret text) is dropped with `from None`.
 The verification command uses exit codes 20 (a key invalid, missing or
 malformed) and 21 (only unknown verdicts): see secrets_bridge/verify.
 """

@@ -16,8 +16,9 @@ Messages never contain the value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 from secrets_bridge.catalog import get_spec
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from dotenv import dotenv_values
 
@@ -143,6 +144,26 @@ class CiSecretsSource:
         return "CiSecretsSource()"
 
 
+class MappingSource:
+    """Values someone already read, by catalog name (the driver's copy of the stack config)."""
+
+    def __init__(self, values: Mapping[str, str], label: str, description: str):
+        self._values = values
+        self._label = label
+        self._description = description
+        self.notes: list[str] = []
+
+    def lookup(self, spec: KeySpec) -> Hit | None:
+        value = self._values.get(spec.name)
+        return Hit(value, self._label) if value else None
+
+    def describe(self) -> str:
+        return self._description
+
+    def __repr__(self) -> str:
+        return f"MappingSource({self._label!r})"
+
+
 class StackConfigSource:
     """The stack's config as the Pulumi CLI decrypts it: `orchestra:<config_key>`.
 
@@ -226,7 +247,7 @@ class StoreSource:
     def lookup(self, spec: KeySpec) -> Hit | None:
         store = self._store
         value = store.get(spec.name) if store else None
-        if not value:
+        if not value or store is None:
             return None
         meta = store.meta(spec.name)
         return Hit(value, f"store:{self.path.name}", meta.rotated_at if meta else None)

@@ -1,26 +1,22 @@
 """The encrypted secret store: one file per environment, `.secrets.<env>.json`.
 
 Reads need no lock: writers replace the file atomically, so a reader sees the old or the new file.
-Every write is a read-modify-write under an flock on the sidecar `.secrets.<env>.json.lock`: the
-file is read again, changed, written to a 0600 temp file in the same directory, fsynced and
-os.replace'd, and the directory fsynced. Concurrent writers lose nothing; a crash leaves the old
-or the new file, and the next writer removes the stale temp file.
+Every write is a read-modify-write under an flock on the sidecar `.secrets.<env>.json.lock`
+(files.file_lock): the file is read again, changed and replaced by files.write_private (0600
+from the first byte, fsynced, renamed, directory fsynced). Concurrent writers lose nothing; a
+crash leaves the old or the new file, and the next writer removes the stale temp file.
 
 The format and its cryptography are in store_format; where the master key comes from, masterkey.
 """
 
 from __future__ import annotations
 
-import fcntl
-import glob
 import os
 import re
-import secrets
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from secrets_bridge.errors import (
@@ -31,6 +27,7 @@ from secrets_bridge.errors import (
     StoreUnreadable,
     WrongMasterKey,
 )
+from secrets_bridge.files import LockTimeout, file_lock, remove_stale_temps, write_private
 from secrets_bridge.masterkey import load_master_key
 from secrets_bridge.store_format import (
     DEFAULT_KDF,
@@ -53,7 +50,6 @@ ENV_DIR = "ORCHESTRA_SECRETS_DIR"
 ENV_ALLOW_INSECURE = "ORCHESTRA_ALLOW_INSECURE_STORE"
 DEFAULT_ENV = "production"
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_LOCK_POLL_S = 0.002
 
 
 def resolve_env(env: str | None) -> str:
@@ -123,7 +119,7 @@ class SecretStore:
 
     def get(self, name: str) -> str | None:
         entry = self._doc.entries.get(name) if self._doc else None
-        if entry is None:
+        if entry is None or self._keys is None:
             return None
         return decrypt_value(self._keys, self.env, name, entry.token, self.path)
 
@@ -145,7 +141,7 @@ class SecretStore:
             return
         with self._write_lock() as (doc, keys):
             entries = dict(doc.entries) if doc else {}
-            now = datetime.now(timezone.utc).isoformat()
+            now = datetime.now(UTC).isoformat()
             changed = False
             for name, value in values.items():
                 old = entries.get(name)
@@ -218,7 +214,9 @@ class SecretStore:
             new_file_keys = derive_keys(self._master(confirm=True), self._new_kdf, new_salt())
         with self._locked():
             doc = self._load()
-            yield doc, self._keys or new_file_keys
+            keys = self._keys or new_file_keys
+            assert keys is not None  # a file adopts its keys in _load; no file means new ones above
+            yield doc, keys
 
     def _commit(self, entries: dict[str, Entry], keys: StoreKeys) -> None:
         doc = Document(env=self.env, kdf=keys.kdf, salt=keys.salt, key_check=keys.key_check, entries=entries)
@@ -228,52 +226,27 @@ class SecretStore:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         lock_path = self.path.with_name(self.path.name + ".lock")
+        held = ExitStack()
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            held.enter_context(file_lock(lock_path, timeout=self._lock_timeout))
+        except LockTimeout as exc:
+            raise StoreLocked(
+                f"{self.path} is locked by another writer ({lock_path} held over "
+                f"{exc.waited_s:.1f}s); retry when it has finished"
+            ) from None
         except OSError as exc:
             raise StoreUnreadable(f"cannot create the lock file {lock_path}: {exc.strerror}; "
-                                  f"check that {lock_path.parent} exists and is writable") from None
-        try:
-            deadline = time.monotonic() + self._lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreLocked(
-                            f"{self.path} is locked by another writer ({lock_path} held over "
-                            f"{self._lock_timeout:g}s); retry when it has finished"
-                        ) from None
-                    time.sleep(_LOCK_POLL_S)
+                                  f"check that {lock_path.parent} exists and is writable") from exc
+        with held:
             yield
-        finally:
-            os.close(fd)  # releases the flock
 
     def _replace_file(self, data: bytes) -> None:
         """Atomic replace; the caller holds the lock, so any temp file left is a crashed writer's."""
-        tmp = self.path.with_name(f"{self.path.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
         try:
-            for stale in glob.glob(glob.escape(str(self.path)) + ".tmp.*"):
-                os.unlink(stale)
-            # 0600 from the first byte: the mode is given at creation, never chmod'ed afterwards.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            try:
-                with open(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)  # makes the rename itself durable
-            finally:
-                os.close(dir_fd)
+            remove_stale_temps(self.path)
+            write_private(self.path, data)
         except OSError as exc:
-            raise StoreUnreadable(f"cannot write {self.path}: {exc.strerror}") from None
+            raise StoreUnreadable(f"cannot write {self.path}: {exc.strerror}") from exc
 
     def _read(self) -> bytes | None:
         try:
@@ -288,7 +261,7 @@ class SecretStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreUnreadable(f"cannot read {self.path}: {exc.strerror}; check its owner and permissions") from None
+            raise StoreUnreadable(f"cannot read {self.path}: {exc.strerror}; check its owner and permissions") from exc
 
 
 def _check_env(env: str) -> None:

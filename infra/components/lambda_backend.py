@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 
 from infra.config import LambdaSettings
-from infra.lambda_provider import LambdaFirewallRules, LambdaInstance, LambdaSshKey
+from infra.lambda_dynamic import LambdaFirewallRules, LambdaInstance, LambdaSshKey
 from infra.user_data import render_user_data
 
 
@@ -27,18 +27,17 @@ class LambdaBackend(pulumi.ComponentResource):
     ) -> None:
         super().__init__("orchestra:infra:LambdaBackend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        api = {"api_key": pulumi.Output.secret(api_key), "api_url": settings.api_url}
-
+        # The Lambda resources make api_key and user_data secret whatever they are given.
         ssh_key = LambdaSshKey(
-            f"{name}-ssh-key", **api, name=settings.ssh_key_name, public_key=settings.ssh_public_key, opts=child)
+            f"{name}-ssh-key", api_key=api_key, api_url=settings.api_url, name=settings.ssh_key_name,
+            public_key=settings.ssh_public_key, opts=child)
         firewall = LambdaFirewallRules(
-            f"{name}-firewall", **api, port=settings.backend_port,
+            f"{name}-firewall", api_key=api_key, api_url=settings.api_url, port=settings.backend_port,
             description=f"orchestra backend {settings.instance_name}", opts=child)
-        # The keys ride inside user_data, so the whole document is secret.
-        user_data = pulumi.Output.secret(pulumi.Output.all(**app_env).apply(
-            lambda env: render_user_data(image=settings.backend_image, port=settings.backend_port, env=env)))
+        user_data = pulumi.Output.all(**app_env).apply(
+            lambda env: render_user_data(image=settings.backend_image, port=settings.backend_port, env=env))
         instance = LambdaInstance(
-            f"{name}-instance", **api,
+            f"{name}-instance", api_key=api_key, api_url=settings.api_url,
             instance_type_name=settings.instance_type,
             region_name=settings.region,
             ssh_key_names=[settings.ssh_key_name],

@@ -9,7 +9,7 @@ a corrupt store) propagate as SecretsBridgeError for the main CLI to map.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,13 +20,11 @@ from .urls import ApiUrls
 
 
 def verify(
-    env: Annotated[Optional[str], typer.Option(help="Environment (default: ORCHESTRA_ENV, else production).")] = None,
-    stack: Annotated[Optional[str], typer.Option(help="Pulumi stack whose config joins the chain.")] = None,
+    env: Annotated[str | None, typer.Option(help="Environment (default: ORCHESTRA_ENV, else production).")] = None,
+    stack: Annotated[str | None, typer.Option(help="Pulumi stack whose config joins the chain.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     output: Annotated[Path, typer.Option(help="Where to write the results file (mode 0600).")] = Path(RESULTS_FILE),
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds each check may take.")] = 10.0,
-    backend_url: Annotated[Optional[str], typer.Option(help="Also check <URL>/health.")] = None,
-    frontend_url: Annotated[Optional[str], typer.Option(help="Also check that the frontend answers.")] = None,
 ) -> None:
     """Check every API key live, concurrently; report, and write the results file."""
     from ..resolver import resolve_all
@@ -38,8 +36,7 @@ def verify(
     values = {name: resolutions[name].value for name in names}
     origins = {name: SecretOrigin.of(r.value, r.source, r.shadowed, r.notes) for name, r in resolutions.items()}
 
-    results = verify_all_sync(values, urls=ApiUrls.from_env(), timeout=timeout,
-                              backend_url=backend_url, frontend_url=frontend_url)
+    results = verify_all_sync(values, urls=ApiUrls.from_env(), timeout=timeout)
     document = build_document(results, environment=environment, origins=origins)
     written = write_results_file(output, document)
     if as_json:
