@@ -149,6 +149,12 @@ async def _fine_grained(client: httpx.AsyncClient, api: str, target: GitHubTarge
                                  f"at {TOKENS_PAGE}", blocking=True))
         else:
             found.append(_unknown("github", subject, reply))
+    if target.manage_environment:
+        # Creating an environment needs repository administration, which no read can prove.
+        found.append(Finding("github", "GITHUB_TOKEN Administration permission", "unknown",
+                             f"the stack manages environment {target.environment}, which needs Administration: "
+                             "Read and write; a fine-grained token's write access cannot be checked read-only",
+                             f"make sure the token has it on {target.slug} at {TOKENS_PAGE}"))
     return found
 
 

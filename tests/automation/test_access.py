@@ -92,6 +92,13 @@ def test_an_unmanaged_environment_must_exist():
                               "or let the stack manage it: pulumi config set orchestra:github_manage_environment true")
 
 
+def test_a_fine_grained_token_managing_an_environment_is_reminded_of_administration():
+    routes = {KEY: Route(200, PUBLIC_KEY), VARIABLES: Route(200, {"total_count": 0, "variables": []})}
+    found = _check(routes, environment="production", manage=True)[0]
+    admin = found[-1]
+    assert admin.subject == "GITHUB_TOKEN Administration permission" and not admin.blocking and admin.action
+
+
 def test_a_managed_environment_is_not_looked_up():
     found, api = _check(_classic("repo"), environment="production", manage=True)
     assert not any("environments" in s.path for s in api.seen) and not any(f.blocking for f in found)

@@ -8,7 +8,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from tests.infra.github_schema import SCHEMA_FILE, schema, validate
-from tests.infra.harness import full_config, run_program
+from tests.infra.harness import full_config, run_program, stack_config
 
 SHAPES = {
     "repository": {},
@@ -19,11 +19,12 @@ SHAPES = {
                             "github_environment_can_admins_bypass": False,
                             "github_environment_protected_branches": True},
     "enterprise server": {"github_base_url": "https://ghe.example.com/api/v3/"},
+    "production stack": {"production": True},
 }
 
 
 def _github_resources(**overrides):
-    run = run_program(full_config(**overrides))
+    run = run_program(stack_config("production") if overrides.pop("production", False) else full_config(**overrides))
     assert run.error is None, run.error
     found = [r for r in run.resources if r.type.startswith(("github:", "pulumi:providers:github"))]
     assert found

@@ -8,7 +8,7 @@ import runpy
 import pulumi
 import pytest
 
-from tests.infra.harness import CANARIES, INSTANCE_IP, ROOT, full_config, plaintext_leaks, run_program
+from tests.infra.harness import CANARIES, INSTANCE_IP, ROOT, full_config, plaintext_leaks, run_program, stack_config
 from tests.infra.vercel_args import validate
 
 DEPLOYMENT = "vercel:index/deployment:Deployment"
@@ -32,6 +32,14 @@ def _vercel(run):
                          ids=["unconnected", "git", "everything"])
 def test_every_vercel_resource_matches_the_sdk_args(overrides):
     resources = _vercel(_run(**overrides))
+    assert [e for r in resources for e in validate(r.type, r.name, r.inputs)] == []
+
+
+def test_the_production_stack_matches_the_sdk_args():
+    run = run_program(stack_config("production"))
+    assert run.error is None, run.error
+    resources = _vercel(run)
+    assert {r.type for r in resources} >= {DEPLOYMENT, ROUTE, "vercel:index/project:Project"}
     assert len(resources) >= 4
     assert [e for r in resources for e in validate(r.type, r.name, r.inputs)] == []
 
