@@ -92,10 +92,6 @@ class PluginStatus:
     def ok(self) -> bool:
         return self.problem is None
 
-    def line(self) -> str:
-        where = f"{self.origin} {self.path}" if self.path else self.origin
-        return f"{self.spec.binary} {self.spec.version} ({where})" + (f": {self.problem}" if self.problem else "")
-
 
 def sdk_plugin(component: str, package: str) -> PluginSpec:
     """The plugin the installed SDK `package` declares; EngineMissing when the SDK is absent."""

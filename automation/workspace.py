@@ -121,6 +121,7 @@ def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = Fa
     with passphrase_env(provider, store_env, environ) as secret_env:
         cli_env = {**base_env, **secret_env}
         workspace = LocalWorkspace(work_dir=str(root), env_vars=cli_env, secrets_provider=provider, pulumi_command=command)
+
         def plugins() -> None:  # in place before the stack is created or changed
             prepare(engine, enabled_components(root, stack_name), base_env, log=lambda msg: print(msg, file=sys.stderr))
 

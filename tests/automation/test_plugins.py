@@ -142,8 +142,12 @@ def test_plugin_downloads_stay_off_only_once_every_plugin_is_in_place(tmp_path, 
 
 
 def test_check_lists_each_plugin_with_its_origin(tmp_path, engine, environ):
-    write_plugin(Path(environ["PULUMI_HOME"]) / "plugins" / "resource-github-v6.15.0", "github", "6.15.0")
-    lines = [s.line() for s in plugins.plugin_statuses(engine, {"github", "vercel"}, environ)]
-    assert lines[0].startswith("pulumi-resource-github 6.15.0 (plugin-dir ") and lines[0].endswith("pulumi-resource-github)")
-    assert lines[1].startswith("pulumi-resource-vercel 5.21.1 (missing): not found: install it with "
-                               "`pulumi plugin install resource vercel 5.21.1 --exact --server")
+    from automation.platform_checks import plugin_findings
+
+    home = Path(environ["PULUMI_HOME"]) / "plugins" / "resource-github-v6.15.0"
+    write_plugin(home, "github", "6.15.0")
+    github, vercel = plugin_findings({"github", "vercel"}, environ)
+    assert github.line() == f"✅ plugin   pulumi-resource-github 6.15.0: plugin-dir {home / 'pulumi-resource-github'}"
+    assert not github.blocking and vercel.blocking
+    assert vercel.line().startswith("❌ plugin   pulumi-resource-vercel 5.21.1: not usable (missing) -> not found: "
+                                    "install it with `pulumi plugin install resource vercel 5.21.1 --exact --server")
