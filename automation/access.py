@@ -99,6 +99,11 @@ async def github_findings(client: httpx.AsyncClient, token: str, target: GitHubT
     scopes = parse_scopes(key.headers.get("x-oauth-scopes"))
     if scopes is not None:
         found = _classic(scopes)
+        if key.status == 403 and not any(f.blocking for f in found):
+            # Scopes suffice, but Actions secrets need a collaborator with write access.
+            found.append(Finding("github", target.slug, "missing", "the token's user may not manage its Actions "
+                                 "secrets (HTTP 403)", f"give that user write access to {target.slug}, or use a token "
+                                 "of a user who has it", blocking=True))
     elif key.status != 404:
         found = await _fine_grained(client, api, target, headers, key, timeout)
     else:

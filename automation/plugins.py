@@ -111,7 +111,7 @@ def required_plugins(components: Iterable[str]) -> list[PluginSpec]:
 
 
 def plugin_dir(environ: Mapping[str, str]) -> Path:
-    home = environ.get("PULUMI_HOME") or os.path.join(os.path.expanduser("~"), ".pulumi")
+    home = environ.get("PULUMI_HOME") or os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".pulumi")
     return Path(home) / "plugins"
 
 

@@ -50,6 +50,13 @@ def test_a_classic_token_without_repo_is_blocked():
     assert finding.action == "add repo to the token at https://github.com/settings/tokens"
 
 
+def test_a_classic_token_of_a_user_without_write_access_is_blocked():
+    found = _check({KEY: Route(403, {"message": "Must have admin rights to Repository."},
+                               headers={"X-OAuth-Scopes": "repo"})})[0]
+    assert [(f.subject, f.status, f.blocking) for f in found] == [("GITHUB_TOKEN scopes", "ok", False),
+                                                                  ("acme/orchestra", "missing", True)]
+
+
 def test_delete_repo_and_admin_org_are_flagged_as_more_than_needed_but_do_not_block():
     found = _check(_classic("repo, delete_repo, admin:org, gist"))[0]
     excessive = [f for f in found if f.status == "excessive"]
