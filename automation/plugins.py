@@ -14,7 +14,8 @@ one at another version is an error, since the engine would use it anyway. When
 nothing is found the engine's own ``pulumi plugin install resource NAME VERSION --exact``
 (with the SDK's ``--server`` where it names one, or ``--file`` from
 ``$ORCHESTRA_PLUGIN_FILES`` on an air-gapped machine) runs under a bounded timeout
-(``$ORCHESTRA_PLUGIN_INSTALL_TIMEOUT``, 60 s). If that fails too, `EngineMissing`
+(``$ORCHESTRA_PLUGIN_INSTALL_TIMEOUT``, 60 s; no download with ``ORCHESTRA_ENGINE_NO_DOWNLOAD=1``,
+as for the engine). If that fails too, `EngineMissing`
 (exit 31) names each plugin, its version and the command that installs it.
 
 Only once every plugin is in place does the engine run with automatic plugin
@@ -46,6 +47,7 @@ Log = Callable[[str], None]
 ACQUISITION_FLAG = "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"
 FILES_ENV = "ORCHESTRA_PLUGIN_FILES"
 TIMEOUT_ENV = "ORCHESTRA_PLUGIN_INSTALL_TIMEOUT"
+NO_DOWNLOAD_ENV = "ORCHESTRA_ENGINE_NO_DOWNLOAD"   # one switch for everything the engine set-up downloads
 DEFAULT_INSTALL_TIMEOUT_S = 60.0
 PROBE_TIMEOUT_S = 10.0
 
@@ -199,6 +201,10 @@ def _timeout(environ: Mapping[str, str]) -> float:
 def install_plugin(spec: PluginSpec, engine: Engine, environ: Mapping[str, str], log: Log) -> PluginStatus:
     """Run the engine's `pulumi plugin install`; the status says what failed and how to do it by hand."""
     file = _local_file(spec, environ)
+    offline = f"{FILES_ENV}=DIR holding {spec.asset}, or `{spec.install_command(spec.asset)}`"
+    if file is None and environ.get(NO_DOWNLOAD_ENV, "").strip() in ("1", "true", "yes"):
+        return PluginStatus(spec, "missing", None, f"not found, and downloads are off ({NO_DOWNLOAD_ENV}=1): "
+                            f"`{spec.install_command()}` where the network allows, or {offline}")
     timeout = _timeout(environ)
     cmd = [str(engine.pulumi), "--non-interactive", *spec.install_args(file)]
     log(f"plugins: {spec.install_command(file)} (timeout {timeout:g}s)")
@@ -216,7 +222,6 @@ def install_plugin(spec: PluginSpec, engine: Engine, environ: Mapping[str, str],
     if why is None and found.ok:
         return PluginStatus(spec, "installed", found.path)
     why = why or (found.problem or "installed, but not where the engine looks")
-    offline = f"{FILES_ENV}=DIR holding {spec.asset}, or `{spec.install_command(spec.asset)}`"
     return PluginStatus(spec, "missing", None, f"`{spec.install_command(file)}` failed ({why}): run it where the "
                         f"network allows, or without network {offline}")
 
@@ -261,3 +266,36 @@ def prepare(engine: Engine, components: Iterable[str], env: MutableMapping[str, 
     statuses = ensure_plugins(engine, components, env, log)
     env[ACQUISITION_FLAG] = "true"
     return statuses
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m automation.plugins [ensure|status]`: every component's plugin (scripts/setup.sh runs ensure)."""
+    import argparse
+    import sys
+
+    from automation.engine import find_engine
+
+    parser = argparse.ArgumentParser(prog="python -m automation.plugins",
+                                     description="Find or install the provider plugins of the GitHub and Vercel components.")
+    parser.add_argument("action", nargs="?", default="ensure", choices=("ensure", "status"),
+                        help="ensure: find or install (default); status: find only")
+    args = parser.parse_args(argv)
+    engine = find_engine()
+    if engine is None:
+        print("error: no Pulumi engine: run `python -m automation.engine ensure` first", file=sys.stderr)
+        return EngineMissing.exit_code
+    try:
+        if args.action == "ensure":
+            statuses = ensure_plugins(engine, COMPONENT_SDKS, log=lambda msg: print(msg, file=sys.stderr))
+        else:
+            statuses = plugin_statuses(engine, COMPONENT_SDKS)
+    except EngineMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for s in statuses:
+        print(f"{s.spec.binary} {s.spec.version}: {s.origin}" + (f" {s.path}" if s.path else f" ({s.problem})"))
+    return 0 if all(s.ok for s in statuses) else EngineMissing.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -151,3 +151,29 @@ def test_check_lists_each_plugin_with_its_origin(tmp_path, engine, environ):
     assert not github.blocking and vercel.blocking
     assert vercel.line().startswith("❌ plugin   pulumi-resource-vercel 5.21.1: not usable (missing) -> not found: "
                                     "install it with `pulumi plugin install resource vercel 5.21.1 --exact --server")
+
+
+def test_with_downloads_off_nothing_is_fetched_and_the_commands_are_given(tmp_path, environ, engine):
+    environ[plugins.NO_DOWNLOAD_ENV] = "1"
+    with pytest.raises(EngineMissing) as caught:
+        plugins.ensure_plugins(engine, {"github"}, environ, log=pytest.fail)   # no install is even started
+    assert "downloads are off (ORCHESTRA_ENGINE_NO_DOWNLOAD=1)" in str(caught.value)
+    assert "`pulumi plugin install resource github 6.15.0 --exact`" in str(caught.value)
+    write_archive(tmp_path / "mirror", "github", "6.15.0", GITHUB.asset)
+    environ[plugins.FILES_ENV] = str(tmp_path / "mirror")
+    assert plugins.ensure_plugins(engine, {"github"}, environ)[0].origin == "installed"   # a local file is no download
+
+
+def test_the_command_line_reports_and_installs(tmp_path, environ, monkeypatch, capsys):
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv(plugins.NO_DOWNLOAD_ENV, "1")
+    assert plugins.main(["status"]) == 31
+    assert "pulumi-resource-github 6.15.0: missing (not found" in capsys.readouterr().out
+    for spec in (GITHUB, VERCEL):
+        write_archive(tmp_path / "mirror", spec.name, spec.version, spec.asset)
+    monkeypatch.setenv(plugins.FILES_ENV, str(tmp_path / "mirror"))
+    assert plugins.main(["ensure"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == ["pulumi-resource-github 6.15.0", "pulumi-resource-vercel 5.21.1"]
+    assert all(": installed " in line for line in out)
