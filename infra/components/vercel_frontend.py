@@ -92,6 +92,7 @@ class VercelFrontend(pulumi.ComponentResource):
         domain = None
         if settings.domain:
             domain = vercel.ProjectDomain(f"{name}-domain", project_id=project.id, domain=settings.domain, opts=child)
+            made.append(domain)   # the production deployment then gets the domain as its alias
 
         url: pulumi.Output[str] | None = None
         if settings.git_repository:
