@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "lambda_ssh_public_key": "",
     "lambda_file_system_names": [],
     "lambda_active_timeout_seconds": 900,
+    "lambda_poll_interval_seconds": 10,
+    "lambda_keep_on_timeout": False,
     "backend_port": 8000,
     "backend_image": "",
     "backend_url_override": "",
@@ -108,6 +110,8 @@ class LambdaSettings:
     ssh_public_key: str | None      # None: Lambda Cloud generates the pair
     file_system_names: tuple[str, ...]
     active_timeout_seconds: int
+    poll_interval_seconds: int
+    keep_on_timeout: bool
     backend_port: int
     backend_image: str
 
@@ -276,6 +280,8 @@ def _read_lambda(r: _Reader, stack: str, environ: Mapping[str, str]) -> LambdaSe
         ssh_public_key=r.optional("lambda_ssh_public_key"),
         file_system_names=r.strings("lambda_file_system_names"),
         active_timeout_seconds=r.integer("lambda_active_timeout_seconds", 30, 7200),
+        poll_interval_seconds=r.integer("lambda_poll_interval_seconds", 1, 300),
+        keep_on_timeout=r.boolean("lambda_keep_on_timeout"),
         backend_port=port,
         backend_image=image,
     )

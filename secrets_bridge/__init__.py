@@ -1,5 +1,6 @@
 """secrets_bridge: the platform's API keys, from an encrypted store and a priority chain to live checks.
 
+    SecretManager (alias EnhancedSecretManager)  the Python API: get/set/delete/list/explain/verify
     SecretStore, store_path, resolve_env         the encrypted store, one file per environment
     resolve_all, values_to_deploy, build_chain   the priority chain (INSPECT and DEPLOY policies)
     Resolution, Policy, INSPECT, DEPLOY          a key's value with its provenance; the two orders
@@ -19,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
+    "secrets_bridge.manager": ("SecretManager", "EnhancedSecretManager", "KeyInfo", "Explanation"),
     "secrets_bridge.store": ("SecretStore", "store_path", "resolve_env"),
     "secrets_bridge.resolver": ("resolve_all", "values_to_deploy", "build_chain", "Resolution", "Policy",
                                 "INSPECT", "DEPLOY"),
@@ -26,18 +28,20 @@ _EXPORTS = {
     "secrets_bridge.masking": ("mask", "fingerprint"),
     "secrets_bridge.formats": ("check_format", "FormatVerdict"),
     "secrets_bridge.verify": ("verify_all", "verify_all_sync", "CheckResult", "ApiUrls"),
-    "secrets_bridge.errors": ("SecretsBridgeError", "MasterKeyMissing", "WrongMasterKey", "StoreCorrupt",
+    "secrets_bridge.errors": ("SecretsBridgeError", "MasterKeyMissing", "MasterKeyUnusable", "WrongMasterKey",
+                              "WeakMasterKey", "StoreCorrupt",
                               "StoreVersionTooNew", "StoreUnreadable", "StorePermissionsTooBroad", "KeyNotFound",
                               "InvalidValue", "NoTerminal", "StoreLocked"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "ApiUrls", "CATALOG", "CheckResult", "DEPLOY", "FormatVerdict", "INSPECT", "InvalidValue", "KeyNotFound",
-    "KeySpec", "MasterKeyMissing", "NoTerminal", "Policy", "Resolution", "SecretStore", "SecretsBridgeError",
+    "ApiUrls", "CATALOG", "CheckResult", "DEPLOY", "EnhancedSecretManager", "Explanation", "FormatVerdict",
+    "INSPECT", "InvalidValue", "KeyInfo", "KeyNotFound", "KeySpec", "MasterKeyMissing", "MasterKeyUnusable",
+    "NoTerminal", "Policy", "Resolution", "SecretManager", "SecretStore", "SecretsBridgeError",
     "StoreCorrupt", "StoreLocked", "StorePermissionsTooBroad", "StoreUnreadable", "StoreVersionTooNew",
-    "WrongMasterKey", "build_chain", "check_format", "fingerprint", "get_spec", "mask", "resolve_all",
-    "resolve_env", "store_path", "values_to_deploy", "verify_all", "verify_all_sync",
+    "WeakMasterKey", "WrongMasterKey", "build_chain", "check_format", "fingerprint", "get_spec", "mask",
+    "resolve_all", "resolve_env", "store_path", "values_to_deploy", "verify_all", "verify_all_sync",
 ]
 
 if TYPE_CHECKING:
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
         InvalidValue,
         KeyNotFound,
         MasterKeyMissing,
+        MasterKeyUnusable,
         NoTerminal,
         SecretsBridgeError,
         StoreCorrupt,
@@ -53,9 +58,11 @@ if TYPE_CHECKING:
         StorePermissionsTooBroad,
         StoreUnreadable,
         StoreVersionTooNew,
+        WeakMasterKey,
         WrongMasterKey,
     )
     from secrets_bridge.formats import FormatVerdict, check_format
+    from secrets_bridge.manager import EnhancedSecretManager, Explanation, KeyInfo, SecretManager
     from secrets_bridge.masking import fingerprint, mask
     from secrets_bridge.resolver import DEPLOY, INSPECT, Policy, Resolution, build_chain, resolve_all, values_to_deploy
     from secrets_bridge.store import SecretStore, resolve_env, store_path

@@ -17,16 +17,24 @@ from pathlib import Path
 
 from dotenv.parser import parse_stream
 
-from secrets_bridge.errors import StoreUnreadable
+from secrets_bridge.errors import InvalidValue, StoreUnreadable
 from secrets_bridge.files import write_private
 
 _BARE = re.compile(r"[A-Za-z0-9_./:+=@-]*")
 
 
 def format_assignment(name: str, value: str) -> str:
-    """`NAME=value`, double-quoted (with escapes python-dotenv undoes) unless plainly safe."""
+    """`NAME=value` that python-dotenv and a POSIX shell (`. file`) both read back unchanged,
+    and that never runs anything when sourced: bare when plainly safe, else single quotes,
+    else (a value holding ' or \\) double quotes with only \\ and " escaped. A value that also
+    holds $ or ` there has no such spelling: InvalidValue, naming the key, never the value."""
     if _BARE.fullmatch(value):
         return f"{name}={value}\n"
+    if "'" not in value and "\\" not in value:
+        return f"{name}='{value}'\n"
+    if "$" in value or "`" in value:
+        raise InvalidValue(f"the value of {name} holds a quote or backslash together with $ or `: no quoting "
+                           "makes both a shell and dotenv read it back unchanged; nothing was written")
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{name}="{escaped}"\n'
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
+from secrets_bridge.catalog import CATALOG, KeySpec, spec_for
 from secrets_bridge.masking import mask
+from secrets_bridge.project import declared_keys, project_root
 from secrets_bridge.sources import (
     CiSecretsSource,
     DefaultSource,
@@ -76,12 +77,15 @@ class Step:
 
 def build_chain(env: str, *, stack: str | None = None, master_key: str | None = None,
                 environ: Mapping[str, str] | None = None, root: Path | None = None,
-                policy: Policy = INSPECT, stack_config: Mapping[str, str] | None = None) -> list[Source]:
-    """The sources in `policy` order. `root` is the project root (default: the cwd).
-    Stack config comes from `stack_config` when given (already read), else from the
-    pulumi CLI when a `stack` is named, else it is left out."""
+                policy: Policy = INSPECT, stack_config: Mapping[str, str] | None = None,
+                strict_store: bool = False, interactive: bool = False,
+                store_source: StoreSource | None = None) -> list[Source]:
+    """The sources in `policy` order. `root` is the project root (default: found upwards from
+    the cwd, see project.project_root). Stack config comes from `stack_config` when given
+    (already read), else from the pulumi CLI when a `stack` is named, else it is left out.
+    `strict_store` and `interactive`: see StoreSource; `store_source` reuses one already open."""
     environ = os.environ if environ is None else environ
-    root = Path.cwd() if root is None else root
+    root = project_root() if root is None else root
     chain: list[Source] = []
     for kind in policy.order:
         if kind == "env":
@@ -95,7 +99,8 @@ def build_chain(env: str, *, stack: str | None = None, master_key: str | None = 
         elif kind == "stack-config" and stack:
             chain.append(StackConfigSource(stack, root, environ))
         elif kind == "store":
-            chain.append(StoreSource(env, master_key=master_key))
+            chain.append(store_source or StoreSource(env, master_key=master_key, strict=strict_store,
+                                                     interactive=interactive))
         elif kind == "defaults":
             chain.append(DefaultSource())
     return chain
@@ -121,11 +126,12 @@ def resolve(spec: KeySpec, chain: list[Source]) -> Resolution:
 
 def resolve_all(env: str, *, stack: str | None = None, names: Iterable[str] | None = None,
                 master_key: str | None = None, environ: Mapping[str, str] | None = None,
-                root: Path | None = None) -> dict[str, Resolution]:
-    """Resolve catalog keys (all, or `names`: canonical or aliases) through one chain,
-    so each source, the pulumi CLI included, is read once for all of them."""
-    chain = build_chain(env, stack=stack, master_key=master_key, environ=environ, root=root)
-    return _resolve_names(names, chain)
+                root: Path | None = None, strict_store: bool = False) -> dict[str, Resolution]:
+    """Resolve keys (the catalog's, or `names`: catalog names, aliases or any env-var name)
+    through one chain, so each source, the pulumi CLI included, is read once for all of them."""
+    chain = build_chain(env, stack=stack, master_key=master_key, environ=environ, root=root,
+                        strict_store=strict_store)
+    return resolve_specs(specs_for(names, root), chain)
 
 
 def values_to_deploy(env: str, names: Iterable[str], *, stack_config: Mapping[str, str],
@@ -135,9 +141,16 @@ def values_to_deploy(env: str, names: Iterable[str], *, stack_config: Mapping[st
     › defaults; `stack_config` (catalog name -> value, source "stack-config") only fills gaps."""
     chain = build_chain(env, master_key=master_key, environ=environ, root=root,
                         policy=DEPLOY, stack_config=stack_config)
-    return _resolve_names(names, chain)
+    return resolve_specs(specs_for(names, root), chain)
 
 
-def _resolve_names(names: Iterable[str] | None, chain: list[Source]) -> dict[str, Resolution]:
-    specs = CATALOG if names is None else [get_spec(name) for name in names]
+def specs_for(names: Iterable[str] | None, root: Path | None = None) -> list[KeySpec]:
+    """The specs of `names` (None: the catalog); ValueError for a name that is no env-var name."""
+    if names is None:
+        return list(CATALOG)
+    declared = declared_keys(root)
+    return [spec_for(name, declared) for name in names]
+
+
+def resolve_specs(specs: Iterable[KeySpec], chain: list[Source]) -> dict[str, Resolution]:
     return {spec.name: resolve(spec, chain) for spec in specs}

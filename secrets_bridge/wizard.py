@@ -19,6 +19,7 @@ from secrets_bridge.envfile import merge_assignments, write_env_file
 from secrets_bridge.errors import NoTerminal, StoreUnreadable
 from secrets_bridge.formats import check_format
 from secrets_bridge.masking import mask
+from secrets_bridge.project import project_root
 from secrets_bridge.resolver import Resolution, resolve_all
 from secrets_bridge.store import SecretStore, load_master_key, store_path
 from secrets_bridge.verify import ApiUrls, verify_all_sync
@@ -51,7 +52,7 @@ def run_setup(env: str) -> None:
     if typer.confirm("Verify keys now?", default=True):
         _verify(env, master_key)
     if typer.confirm("Also write plaintext keys to .env?", default=False):
-        _write_dotenv(Path.cwd() / ".env", store)
+        _write_dotenv(project_root() / ".env", store)
 
 
 def _status(resolution: Resolution) -> str:

@@ -5,7 +5,9 @@
     POST /_emulator/config                     {"boot_seconds", "never_active", "capacity", "rate_limit":
                                                {"requests", "per_seconds"} | null, "launch_limit": same,
                                                "fail_next": {"count", "kind": "internal"|"provider", "path"},
-                                               "max_instances", "ip", "inactive_keys"}
+                                               "max_instances", "ip", "inactive_keys", "boot_result":
+                                               "active"|"unhealthy", "reply_faults": [{"kind": "error"|"slow"|
+                                               "drop", "method", "path", "count"|"until", "seconds"}]}
     POST /_emulator/instances/{id}/terminate   terminate behind the client's back
     POST /_emulator/instances/{id}/preempt     as Lambda does when it reclaims a spot
 

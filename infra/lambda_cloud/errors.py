@@ -21,6 +21,7 @@ The API's error `code` picks the class (never its message, which Lambda may rewo
     ├── ApiUnavailable               network error or timeout after the last retry
     ├── InvalidInput                 a resource input refused before any request (names the input)
     └── InstanceNotActive            the instance did not reach `active` before the deadline
+        └── InstanceUnhealthy        it stayed `unhealthy` past its grace period
 
 No message ever carries the API key: the client never formats headers into text.
 """
@@ -34,7 +35,7 @@ from typing import Any
 
 __all__ = [
     "AccountInactive", "ApiUnavailable", "Duplicate", "FileSystemInWrongRegion", "InstanceNotActive",
-    "InsufficientCapacity", "InvalidApiKey", "InvalidBillingAddress", "InvalidInput", "InvalidParameters",
+    "InstanceUnhealthy", "InsufficientCapacity", "InvalidApiKey", "InvalidBillingAddress", "InvalidInput", "InvalidParameters",
     "LambdaError", "LaunchReplyWithoutId", "NotFound", "ProviderError", "QuotaExceeded", "RateLimited",
     "ResourceInUse", "ServerError", "UnexpectedResponse", "error_class", "error_code", "error_fields",
     "error_from_reply", "retry_after",
@@ -145,6 +146,10 @@ class InstanceNotActive(LambdaError):
         self.instance_id = instance_id
         self.last_status = last_status
         self.terminated = terminated
+
+
+class InstanceUnhealthy(InstanceNotActive):
+    """The instance reported `unhealthy` for longer than its grace period."""
 
 
 _BY_CODE: dict[str, type[LambdaError]] = {

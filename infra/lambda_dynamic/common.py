@@ -10,6 +10,7 @@ process's environment (it inherits the Pulumi CLI's):
     ORCHESTRA_LAMBDA_LAUNCH_INTERVAL    seconds between launches (default 12, the API's limit)
     ORCHESTRA_LAMBDA_MAX_ATTEMPTS       attempts per request on 429/5xx/provider errors (default 5)
     ORCHESTRA_LAMBDA_BACKOFF_SECONDS    first backoff when no Retry-After is given (default 1)
+    ORCHESTRA_LAMBDA_TIMEOUT_SECONDS    per-request timeout (default 30)
 
 A read that finds the object gone returns `ReadResult("", {})`: the Python dynamic provider host
 sends that empty id to the engine, which then drops the resource from state on refresh.
@@ -47,7 +48,8 @@ def client_from_env(props: Mapping[str, Any], environ: Mapping[str, str] = os.en
     pacing = Pacing(number("ORCHESTRA_LAMBDA_REQUEST_INTERVAL", 1.0), number("ORCHESTRA_LAMBDA_LAUNCH_INTERVAL", 12.0))
     retry = RetryPolicy(max_attempts=max(1, int(number("ORCHESTRA_LAMBDA_MAX_ATTEMPTS", 5))),
                         base_delay=number("ORCHESTRA_LAMBDA_BACKOFF_SECONDS", 1.0))
-    return LambdaClient(props["api_key"], props["api_url"], pace=pacing, retry=retry)
+    return LambdaClient(props["api_key"], props["api_url"], pace=pacing, retry=retry,
+                        timeout=number("ORCHESTRA_LAMBDA_TIMEOUT_SECONDS", 30.0) or 30.0)
 
 
 def known(value: Any) -> bool:

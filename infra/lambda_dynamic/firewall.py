@@ -1,4 +1,10 @@
-"""LambdaFirewallRules' provider: one inbound rule inside the account's rule list."""
+"""LambdaFirewallRules' provider: one inbound rule inside the account's rule list.
+
+A rule is identified by protocol, port range and source network; its description is a label, so a
+rule another tool relabelled is still found, and destroy removes exactly the rule the stack added
+(never one that was there before it: `pre_existing`). The rules do not apply in
+REGIONS_WITHOUT_FIREWALL (the LambdaBackend component warns).
+"""
 
 from __future__ import annotations
 
@@ -46,8 +52,11 @@ def _rule(props: Mapping[str, Any]) -> FirewallRule:
 def _same_rule(a: FirewallRule, b: FirewallRule) -> bool:
     def network(value: str) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(value, strict=False)
-    return (a.protocol, a.port_range, a.description) == (b.protocol, b.port_range, b.description) and \
-        network(a.source_network) == network(b.source_network)
+    return (a.protocol, a.port_range) == (b.protocol, b.port_range) and network(a.source_network) == network(b.source_network)
+
+
+def _index(rules: list[FirewallRule], ours: FirewallRule) -> int | None:
+    return next((i for i, r in enumerate(rules) if _same_rule(r, ours)), None)
 
 
 class FirewallRuleProvider(ResourceProvider):
@@ -57,11 +66,12 @@ class FirewallRuleProvider(ResourceProvider):
         news = dict(news)
         if news.get("description") is None:
             protocol, port = news.get("protocol") or "tcp", news.get("port")
-            news["description"] = f"orchestra: {protocol} port {port}" if known([protocol, port]) else UNKNOWN
+            news["description"] = f"orchestra: {protocol} port {int(port)}" if known([protocol, port]) and \
+                isinstance(port, (int, float)) else UNKNOWN
         return check_inputs(news, FIREWALL_DEFAULTS, _firewall_problems)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return diff_inputs(olds, news, ("port", "protocol", "source_network", "description"), ("api_key", "api_url"))
+        return diff_inputs(olds, news, ("port", "protocol", "source_network"), ("description", "api_key", "api_url"))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs, ours = inputs_of(props), _rule(props)
@@ -80,7 +90,15 @@ class FirewallRuleProvider(ResourceProvider):
         return ReadResult(id_, inputs_of(props)) if present else ReadResult("", {})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**inputs_of(news), "pre_existing": olds.get("pre_existing", False)})
+        pre_existing = bool(olds.get("pre_existing", False))
+        if not pre_existing and olds.get("description") != news.get("description"):
+            ours = _rule(news)
+            with _FIREWALL_LOCK, client_from_env(news) as client:
+                rules = client.get_firewall_rules()
+                index = _index(rules, ours)
+                if index is not None:  # relabel our rule; the list is written whole
+                    client.put_firewall_rules([*rules[:index], ours, *rules[index + 1:]])
+        return UpdateResult({**inputs_of(news), "pre_existing": pre_existing})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if props.get("pre_existing"):
@@ -88,6 +106,6 @@ class FirewallRuleProvider(ResourceProvider):
         ours = _rule(props)
         with _FIREWALL_LOCK, client_from_env(props) as client:
             rules = client.get_firewall_rules()
-            index = next((i for i, r in enumerate(rules) if _same_rule(r, ours)), None)
+            index = _index(rules, ours)
             if index is not None:
                 client.put_firewall_rules(rules[:index] + rules[index + 1:])

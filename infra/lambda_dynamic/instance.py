@@ -1,42 +1,51 @@
-"""LambdaInstance's provider: launch (with region fallback), wait for `active`, rename, terminate."""
+"""LambdaInstance's provider: check against what Lambda offers, launch or adopt, rename, terminate.
+
+`check()` (so `preview` too) derives the launch token and, when the instance is to be created or
+replaced, asks /instance-types once per provider process whether the type is offered and a wanted
+region has capacity. A replacement launches the new instance before the old one is terminated,
+so a failed create leaves the old one running.
+"""
 
 from __future__ import annotations
 
-import time
+import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.runtime.rpc import UNKNOWN
 
 from infra.lambda_cloud import (
     DEFAULT_API_URL,
     GONE_STATUSES,
-    INSTANCES_CONSOLE_URL,
     REGION_CODES,
+    AccountInactive,
     Instance,
-    InstanceNotActive,
-    InsufficientCapacity,
-    InvalidInput,
-    LambdaClient,
+    InstanceType,
+    InvalidApiKey,
     LambdaError,
     NotFound,
 )
 from infra.lambda_cloud.catalog import MAX_NAME, MAX_USER_DATA, tag_problems
+from infra.lambda_cloud.reconcile import launch_token
 from infra.lambda_dynamic.common import check_inputs, client_from_env, diff_inputs, inputs_of, known
+from infra.lambda_dynamic.instance_launch import adopt_or_launch, give_up, wait_active
 
 REGIONS = frozenset(REGION_CODES)
-_GONE = tuple(GONE_STATUSES)
 
 INSTANCE_DEFAULTS: dict[str, Any] = {
     "api_url": DEFAULT_API_URL, "name": None, "file_system_names": [], "user_data": None,
     "tags": {}, "fallback_regions": [], "active_timeout_seconds": 900, "poll_interval_seconds": 10,
-    "keep_on_timeout": False,
+    "keep_on_timeout": False, "unhealthy_grace_seconds": 60, "ssh_key_ids": [], "launch_key": None,
 }
 INSTANCE_OUTPUTS = ("ip", "private_ip", "status", "hostname", "launched_region")
 # Lambda can rename a running instance and nothing else; the rest lives only in our state.
-_INSTANCE_REPLACE = ("instance_type_name", "region_name", "ssh_key_names", "file_system_names", "user_data", "tags")
+_INSTANCE_REPLACE = ("instance_type_name", "region_name", "ssh_key_names", "ssh_key_ids", "file_system_names",
+                     "user_data", "tags")
 _INSTANCE_UPDATE = ("name", "api_key", "api_url", "fallback_regions", "active_timeout_seconds",
-                    "poll_interval_seconds", "keep_on_timeout")
+                    "poll_interval_seconds", "keep_on_timeout", "unhealthy_grace_seconds")
+# /instance-types per (api_url, key digest), for the life of the provider process (one engine run).
+_OFFERS: dict[tuple[str, str], dict[str, InstanceType]] = {}
 
 
 def _string_list_problem(props: Mapping[str, Any], prop: str) -> str | None:
@@ -52,7 +61,7 @@ def _instance_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield "instance_type_name", "instance_type_name is required, e.g. 'gpu_1x_a10'"
     if "region_name" in given and given["region_name"] not in REGIONS:
         yield "region_name", f"region_name {given['region_name']!r} is not a Lambda region; one of {', '.join(sorted(REGIONS))}"
-    for prop in ("ssh_key_names", "file_system_names", "fallback_regions"):
+    for prop in ("ssh_key_names", "ssh_key_ids", "file_system_names", "fallback_regions"):
         if prop in given and (problem := _string_list_problem(given, prop)):
             yield prop, problem
     if "ssh_key_names" in given and isinstance(given["ssh_key_names"], (list, tuple)) and len(given["ssh_key_names"]) != 1:
@@ -72,7 +81,7 @@ def _instance_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     elif tags:
         for problem in tag_problems(tags):
             yield "tags", problem
-    for prop in ("active_timeout_seconds", "poll_interval_seconds"):
+    for prop in ("active_timeout_seconds", "poll_interval_seconds", "unhealthy_grace_seconds"):
         value = given.get(prop)
         if prop in given and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             yield prop, f"{prop} must be a positive number of seconds, got {value!r}"
@@ -82,6 +91,8 @@ def _instance_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 def _same_instance_input(prop: str, old: Any, new: Any) -> bool:
     empty: dict[str, Any] = {"name": None, "user_data": None, "tags": {}, "file_system_names": [], "fallback_regions": []}
+    if prop == "ssh_key_ids" and not old:
+        return True  # recorded before the instance followed its key's id: nothing to compare
     if prop in ("name", "user_data"):
         return (old or None) == (new or None)
     if prop in empty:
@@ -89,6 +100,46 @@ def _same_instance_input(prop: str, old: Any, new: Any) -> bool:
     if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
         return list(old) == list(new)
     return old == new
+
+
+def _token(inputs: Mapping[str, Any]) -> str:
+    replace = {p: inputs.get(p) for p in _INSTANCE_REPLACE}
+    if not known(replace) or not inputs.get("launch_key") or not known(inputs["launch_key"]):
+        return UNKNOWN if inputs.get("launch_key") else ""
+    return launch_token(str(inputs["launch_key"]), replace)
+
+
+def _offers(inputs: Mapping[str, Any]) -> dict[str, InstanceType]:
+    cache_key = (str(inputs["api_url"]), hashlib.sha256(str(inputs["api_key"]).encode()).hexdigest())
+    if cache_key not in _OFFERS:
+        with client_from_env(inputs) as client:
+            _OFFERS[cache_key] = client.instance_types()
+    return _OFFERS[cache_key]
+
+
+def _offer_problems(olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """What Lambda would refuse at launch, asked only when this check leads to a launch."""
+    launching = not olds or any(not _same_instance_input(p, olds.get(p), inputs.get(p)) for p in _INSTANCE_REPLACE)
+    needed = ("api_key", "api_url", "instance_type_name", "region_name", "fallback_regions")
+    if not launching or not all(known(inputs.get(p)) for p in needed):
+        return
+    try:
+        offers = _offers(inputs)
+    except (InvalidApiKey, AccountInactive) as exc:
+        yield "api_key", f"Lambda Cloud refused the key: {exc}"
+        return
+    except LambdaError:
+        return  # unreachable or failing now: create checks again and says so
+    kind = inputs["instance_type_name"]
+    if kind not in offers:
+        yield "instance_type_name", (f"instance_type_name {kind!r} is not offered to this Lambda Cloud account; "
+                                     f"offered: {', '.join(sorted(offers)) or 'none'}")
+        return
+    wanted = [inputs["region_name"], *(inputs.get("fallback_regions") or [])]
+    available = offers[kind].regions_with_capacity
+    if not any(r in available for r in wanted):
+        yield "region_name", (f"no capacity for {kind} in {', '.join(wanted)}; regions with capacity now: "
+                              f"{', '.join(available) or 'none'}")
 
 
 def _observed(instance: Instance) -> dict[str, Any]:
@@ -99,22 +150,26 @@ def _observed(instance: Instance) -> dict[str, Any]:
 class InstanceProvider(ResourceProvider):
     """CRUD of one Lambda Cloud instance, mirroring Terraform's lambdalabs_instance."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return check_inputs(news, INSTANCE_DEFAULTS, _instance_problems)
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        result = check_inputs(news, INSTANCE_DEFAULTS, _instance_problems)
+        if result.failures:
+            return result
+        inputs = {**result.inputs, "launch_token": _token(result.inputs)}
+        failures = [CheckFailure(prop, reason) for prop, reason in _offer_problems(inputs_of(olds), inputs)]
+        return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Names and capacity are scarce: the old instance goes before its replacement launches.
-        return diff_inputs(olds, news, _INSTANCE_REPLACE, _INSTANCE_UPDATE, same=_same_instance_input,
-                     delete_before_replace=True)
+        # Create before delete: a replacement that fails to launch leaves the old instance running.
+        return diff_inputs(olds, news, _INSTANCE_REPLACE, _INSTANCE_UPDATE, same=_same_instance_input)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = inputs_of(props)
         with client_from_env(props) as client:
-            instance_id = _launch(client, inputs)
+            instance_id = adopt_or_launch(client, inputs)
             try:
-                instance = _wait_active(client, instance_id, inputs)
+                instance = wait_active(client, instance_id, inputs)
             except Exception as exc:
-                raise _give_up(client, instance_id, inputs, exc) from None
+                raise give_up(client, instance_id, inputs, exc) from None
         return CreateResult(instance_id, {**inputs, **_observed(instance), "name": inputs.get("name")})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -123,7 +178,7 @@ class InstanceProvider(ResourceProvider):
                 instance = client.get_instance(id_)
             except NotFound:
                 return ReadResult("", {})
-        if instance.status in _GONE:
+        if instance.status in GONE_STATUSES:
             return ReadResult("", {})
         return ReadResult(id_, {**inputs_of(props), **_observed(instance)})
 
@@ -137,78 +192,8 @@ class InstanceProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with client_from_env(props) as client:
             try:
-                if client.get_instance(id_).status in _GONE:
+                if client.get_instance(id_).status in GONE_STATUSES:
                     return
                 client.terminate([id_])
             except NotFound:
                 return  # already gone is what delete wants
-
-
-def _launch(client: LambdaClient, inputs: Mapping[str, Any]) -> str:
-    """Launch in the first wanted region with capacity, checked with /instance-types first."""
-    kind = inputs["instance_type_name"]
-    wanted = [inputs["region_name"], *[r for r in inputs.get("fallback_regions") or () if r != inputs["region_name"]]]
-    types = client.instance_types()
-    if kind not in types:
-        raise InvalidInput(f"instance_type_name {kind!r} is not offered by Lambda Cloud; offered: "
-                           f"{', '.join(sorted(types))}")
-    for region in [r for r in wanted if r in types[kind].regions_with_capacity]:
-        try:
-            ids = client.launch(region_name=region, instance_type_name=kind,
-                                ssh_key_names=inputs["ssh_key_names"], name=inputs.get("name"),
-                                file_system_names=inputs.get("file_system_names") or (),
-                                user_data=inputs.get("user_data"), tags=inputs.get("tags") or None)
-        except InsufficientCapacity:
-            continue  # taken between the check and the launch: try the next wanted region
-        return ids[0]
-    available = client.instance_types()[kind].regions_with_capacity
-    raise InsufficientCapacity(
-        f"no capacity for {kind} in {', '.join(wanted)}; regions with capacity now: "
-        f"{', '.join(available) if available else 'none'}"
-        + ("; add one of them to fallback_regions or change region_name" if available else "; try again later"),
-        code="instance-operations/launch/insufficient-capacity", regions_with_capacity=available)
-
-
-def _wait_active(client: LambdaClient, instance_id: str, inputs: Mapping[str, Any]) -> Instance:
-    # The engine puts no deadline on dynamic providers (pulumi/pulumi#13841): this is the only one.
-    timeout, interval = inputs["active_timeout_seconds"], inputs["poll_interval_seconds"]
-    deadline = time.monotonic() + timeout
-    while True:
-        instance = client.get_instance(instance_id)
-        if instance.status == "active":
-            return instance
-        if instance.status in _GONE:
-            raise InstanceNotActive(f"instance {instance_id} became {instance.status} while booting; "
-                                    "Lambda stopped it, nothing is left running",
-                                    instance_id=instance_id, last_status=instance.status, terminated=True)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise InstanceNotActive(f"instance {instance_id} was still {instance.status} after "
-                                    f"{timeout:g} s (active_timeout_seconds)", instance_id=instance_id,
-                                    last_status=instance.status, terminated=False)
-        time.sleep(min(interval, remaining))
-
-
-def _give_up(client: LambdaClient, instance_id: str, inputs: Mapping[str, Any], cause: Exception) -> InstanceNotActive:
-    """Create failed after launch: terminate what was launched (Pulumi will not track it) and say so."""
-    last = getattr(cause, "last_status", None)
-    if isinstance(cause, InstanceNotActive) and cause.terminated:
-        return cause
-    what = f"instance {instance_id} did not become active: {cause}"
-    if isinstance(cause, InstanceNotActive) and inputs.get("keep_on_timeout"):
-        return InstanceNotActive(
-            f"{what}; kept running because keep_on_timeout is true. It is billed and NOT in Pulumi "
-            f"state: terminate it in the Lambda console, or import it with `pulumi import`",
-            instance_id=instance_id, last_status=last, terminated=False)
-    try:
-        client.terminate([instance_id])
-    except NotFound:
-        pass
-    except LambdaError as exc:
-        return InstanceNotActive(f"{what}; terminating it failed too ({exc}): it may still be running and "
-                                 f"billed, terminate it at {INSTANCES_CONSOLE_URL}",
-                                 instance_id=instance_id, last_status=last, terminated=False)
-    return InstanceNotActive(f"{what}; terminated it, nothing is left running", instance_id=instance_id,
-                             last_status=last, terminated=True)
-
-

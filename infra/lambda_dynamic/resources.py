@@ -13,6 +13,7 @@ import pulumi
 import pulumi.dynamic
 
 from infra.lambda_cloud import DEFAULT_API_URL
+from infra.lambda_cloud.reconcile import resource_key
 from infra.lambda_dynamic.firewall import FirewallRuleProvider
 from infra.lambda_dynamic.instance import InstanceProvider
 from infra.lambda_dynamic.ssh_key import SshKeyProvider
@@ -29,10 +30,14 @@ def _secret(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
 class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaInstance"):
     """A Lambda Cloud instance, launched and polled until `active` (shape of Terraform's lambdalabs_instance).
 
-    Changing the type, region, SSH keys, file systems, user_data or tags replaces the instance (the
-    old one is terminated first); changing `name` renames it in place; a new api_key is only stored.
-    If it is not active within active_timeout_seconds, it is terminated (unless keep_on_timeout) and
-    the error names it. `fallback_regions` are tried in order when region_name has no capacity.
+    Changing the type, region, SSH keys (by name, or the key's id in `ssh_key_ids`), file systems,
+    user_data or tags replaces the instance (the new one is launched before the old is terminated);
+    changing `name` renames it in place; a new api_key is only stored. Every launch is tagged with
+    `launch_token` (from the stack, the resource name and the replace-triggering inputs), so a create
+    whose reply was lost, or that was interrupted, adopts its instance instead of launching another.
+    If it is not active within active_timeout_seconds (or stays `unhealthy` past
+    unhealthy_grace_seconds), it is terminated (unless keep_on_timeout) and the error names it.
+    `fallback_regions` are tried in order when region_name has no capacity.
     """
 
     api_key: pulumi.Output[str]
@@ -40,6 +45,7 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
     instance_type_name: pulumi.Output[str]
     region_name: pulumi.Output[str]
     ssh_key_names: pulumi.Output[list[str]]
+    ssh_key_ids: pulumi.Output[list[str]]
     name: pulumi.Output[str | None]
     file_system_names: pulumi.Output[list[str]]
     user_data: pulumi.Output[str | None]
@@ -48,6 +54,8 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
     active_timeout_seconds: pulumi.Output[float]
     poll_interval_seconds: pulumi.Output[float]
     keep_on_timeout: pulumi.Output[bool]
+    unhealthy_grace_seconds: pulumi.Output[float]
+    launch_token: pulumi.Output[str]
     ip: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     status: pulumi.Output[str]
@@ -71,6 +79,8 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
         active_timeout_seconds: pulumi.Input[float] = 900,
         poll_interval_seconds: pulumi.Input[float] = 10,
         keep_on_timeout: pulumi.Input[bool] = False,
+        unhealthy_grace_seconds: pulumi.Input[float] = 60,
+        ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -80,7 +90,9 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
             # cloud-init commonly carries the app's keys: always secret.
             "user_data": _secret(user_data), "tags": tags or {}, "fallback_regions": fallback_regions or [],
             "active_timeout_seconds": active_timeout_seconds, "poll_interval_seconds": poll_interval_seconds,
-            "keep_on_timeout": keep_on_timeout,
+            "keep_on_timeout": keep_on_timeout, "unhealthy_grace_seconds": unhealthy_grace_seconds,
+            "ssh_key_ids": ssh_key_ids or [],
+            "launch_key": resource_key(pulumi.get_project(), pulumi.get_stack(), resource_name), "launch_token": None,
             "ip": None, "private_ip": None, "status": None, "hostname": None, "launched_region": None,
         }
         super().__init__(InstanceProvider(), resource_name, props, _with_secrets(opts, "api_key", "user_data"))

@@ -59,12 +59,14 @@ def test_read_update_rename_delete(provider, inputs, client, admin):
     provider.delete(created.id, state)  # twice: already terminated is success
 
 
-def test_diff_replaces_on_what_lambda_cannot_change(provider, inputs):
+def test_diff_replaces_on_what_lambda_cannot_change_new_instance_first(provider, inputs):
     for prop, value in [("instance_type_name", "gpu_1x_a100_sxm4"), ("region_name", "us-west-1"),
-                        ("ssh_key_names", ["other"]), ("file_system_names", ["fs"]),
+                        ("ssh_key_names", ["other"]), ("ssh_key_ids", ["new-key-id"]), ("file_system_names", ["fs"]),
                         ("user_data", "#cloud-config\nruncmd: []\n"), ("tags", {"project": "x"})]:
-        diff = provider.diff("i", inputs, {**inputs, prop: value})
-        assert diff.replaces == [prop] and diff.delete_before_replace, prop
+        diff = provider.diff("i", {**inputs, "ssh_key_ids": ["old-key-id"]}, {**inputs, "ssh_key_ids": ["old-key-id"], prop: value})
+        # Create before delete: a failed launch of the replacement leaves the old instance running.
+        assert diff.replaces == [prop] and not diff.delete_before_replace, prop
+    assert provider.diff("i", inputs, {**inputs, "ssh_key_ids": ["k"]}).changes is False  # state from before ssh_key_ids
     assert provider.diff("i", inputs, {**inputs, "instance_type_name": UNKNOWN}).replaces == ["instance_type_name"]
 
 

@@ -11,7 +11,7 @@ import pexpect
 import pytest
 from dotenv import dotenv_values
 
-from secrets_bridge.masking import fingerprint
+from secrets_bridge.masking import fingerprint, mask
 from tests.support.secrets_project import CANARIES, MASTER_KEY
 
 GH = CANARIES["GITHUB_TOKEN"]
@@ -55,11 +55,12 @@ def test_warn_level_values_are_stored_with_a_warning(project):
     assert project.store().get("VERCEL_TOKEN") == "not-the-usual-shape"
 
 
-def test_unknown_key_is_a_usage_error_listing_the_known_keys(project):
-    for args in (["set", "NOPE"], ["get", "NOPE"], ["explain", "NOPE"], ["delete", "NOPE"]):
-        done = project.cli(*args, input="x")
-        assert done.returncode == 2
-        assert "unknown key 'NOPE'" in done.stderr and "GITHUB_TOKEN, VERCEL_TOKEN" in done.stderr
+@pytest.mark.parametrize("name", ["1BAD", "has-dash", "TRAILING ", GH, CANARIES["VERCEL_TOKEN"], OA])
+def test_a_name_that_is_no_env_var_name_or_looks_like_a_value_is_a_usage_error_not_echoed(project, name):
+    for command in ("set", "get", "explain", "delete"):
+        done = project.cli(command, name, input="x")
+        assert done.returncode == 2, (command, done.stderr)
+        assert "not shown" in done.stderr and name.strip() not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -89,9 +90,9 @@ def test_store_errors_map_to_their_exit_codes(project):
     project.env = {k: v for k, v in project.env.items() if k != "ORCHESTRA_MASTER_KEY"}
     assert project.cli("set", "OPENAI_API_KEY", input=OA).returncode == 3
     assert project.cli("set", "OPENAI_API_KEY", input=OA, extra_env={"ORCHESTRA_MASTER_KEY": ""}).returncode == 3
-    # Commands that only read the chain go on with a note.
+    # A store that exists but cannot be opened is an error for readers too, never "keys missing".
     listed = project.cli("list")
-    assert listed.returncode == 0 and "store locked: set ORCHESTRA_MASTER_KEY" in listed.stderr
+    assert listed.returncode == 3 and ".secrets.production.json exists but cannot be opened" in listed.stderr
 
     wrong = project.cli("delete", "GITHUB_TOKEN", extra_env={"ORCHESTRA_MASTER_KEY": "wrong-key"})
     assert wrong.returncode == 4
@@ -120,7 +121,7 @@ def test_list_shows_every_key_with_source_verdict_and_age(project):
     rows = {row["name"]: row for row in data["keys"]}
     assert list(rows) == ["LAMBDA_API_KEY", "GITHUB_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY"]
     assert rows["GITHUB_TOKEN"] | {"masked": None} == {
-        "name": "GITHUB_TOKEN", "present": True, "source": "store:.secrets.production.json", "masked": None,
+        "name": "GITHUB_TOKEN", "kind": "catalog", "present": True, "source": "store:.secrets.production.json", "masked": None,
         "fingerprint": fingerprint(GH), "format": {"status": "ok", "message": "GitHub classic personal access token"},
         "age_days": 0, "shadowed": []}
     assert rows["OPENAI_API_KEY"]["source"] == "env:OPENAI_KEY" and rows["OPENAI_API_KEY"]["age_days"] is None
@@ -151,11 +152,12 @@ def test_import_export_round_trip(project):
     done = project.cli("import-env", str(source))
     assert done.returncode == 0
     assert "GITHUB_TOKEN (from GH_TOKEN)" in done.stdout and "OPENAI_API_KEY" in done.stdout
+    assert "UNRELATED" in done.stdout  # any valid name is a key
 
     out = project.root / "out.env"
     assert project.cli("export-env", str(out)).returncode == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert dotenv_values(out) == {"GITHUB_TOKEN": GH, "OPENAI_API_KEY": OA}
+    assert dotenv_values(out) == {"GITHUB_TOKEN": GH, "OPENAI_API_KEY": OA, "UNRELATED": "1"}
 
     out.write_text("MINE=1\n")
     refused = project.cli("export-env", str(out))
@@ -173,7 +175,7 @@ def test_import_is_all_or_nothing(project):
     assert done.returncode == 10 and "OPENAI_API_KEY: value starts with a space" in done.stderr
     assert project.store().names() == []
     nothing = project.root / "none.env"
-    nothing.write_text("OTHER=1\n")
+    nothing.write_text("# only a comment\n\n")
     assert project.cli("import-env", str(nothing)).returncode == 9
     assert project.cli("import-env", str(project.root / "missing.env")).returncode == 2
     latin1 = project.root / "latin1.env"
@@ -199,8 +201,10 @@ PASSPHRASE_CHILD = "import os; print(os.environ.get('PULUMI_CONFIG_PASSPHRASE', 
 def test_run_hands_the_stored_pulumi_passphrase_to_plain_pulumi_unless_ci_set_one(project):
     passphrase = "stored-passphrase-CanaryPass"
     project.seed({"PULUMI_CONFIG_PASSPHRASE": passphrase})
-    done = project.cli("run", "--", sys.executable, "-c", PASSPHRASE_CHILD, allow_reveal=True)
+    done = project.cli("run", "--no-masking", "--", sys.executable, "-c", PASSPHRASE_CHILD, allow_reveal=True)
     assert done.returncode == 0 and done.stdout.strip() == passphrase
+    masked = project.cli("run", "--", sys.executable, "-c", PASSPHRASE_CHILD)
+    assert masked.stdout.strip() == mask(passphrase)
     done = project.cli("run", "--", sys.executable, "-c", PASSPHRASE_CHILD, allow_reveal=True,
                        extra_env={"PULUMI_CONFIG_PASSPHRASE_FILE": "/ci/passphrase"})
     assert done.stdout.strip() == "none"
@@ -214,10 +218,11 @@ def test_run_of_a_missing_command_exits_127(project):
 def test_rotate_master_key(project):
     project.seed({"GITHUB_TOKEN": GH})
     assert project.cli("rotate-master-key").returncode == 3  # no new key and no terminal
-    done = project.cli("rotate-master-key", extra_env={"ORCHESTRA_NEW_MASTER_KEY": "brand-new-key"})
+    new_key = "brand-new-key-Xq7wV2pL9s"
+    done = project.cli("rotate-master-key", extra_env={"ORCHESTRA_NEW_MASTER_KEY": new_key})
     assert done.returncode == 0 and "re-encrypted 1 keys" in done.stdout
     assert project.cli("get", "GITHUB_TOKEN").returncode == 4
-    assert project.store(master_key="brand-new-key").get("GITHUB_TOKEN") == GH
+    assert project.store(master_key=new_key).get("GITHUB_TOKEN") == GH
 
 
 def test_setup_without_a_terminal_refuses_with_exit_11(project):

@@ -75,7 +75,7 @@ def test_kdf_runs_once_per_process(tmp_path, monkeypatch):
     real = ScryptParams.derive
     monkeypatch.setattr(ScryptParams, "derive", lambda self, *a: calls.append(1) or real(self, *a))
     # A fresh salt makes the first open derive again; then it is cached.
-    open_store(tmp_path).rotate_master_key(MASTER)
+    open_store(tmp_path).rotate_master_key(MASTER, allow_same_key=True)
     assert len(calls) == 1
     for round_ in range(3):
         store = open_store(tmp_path)

@@ -63,7 +63,7 @@ def test_pbkdf2_file_opens_and_rotation_raises_it_to_scrypt(tmp_path):
     store.set("GITHUB_TOKEN", CANARY_2)
     assert read_json(store.path)["kdf"]["name"] == "pbkdf2-sha256"
 
-    store.rotate_master_key(MASTER)
+    store.rotate_master_key(MASTER, allow_same_key=True)
     assert read_json(store.path)["kdf"]["name"] == "scrypt"
     assert open_store(tmp_path).get("GITHUB_TOKEN") == CANARY_2
 
