@@ -47,23 +47,23 @@ def _check(where: str, prop: dict[str, Any], value: Any) -> list[str]:
         return _check_ref(where, ref, value)
     kind = prop.get("type")
     if kind == "string":
-        return [] if isinstance(value, str) else [f"{where}: expected a string, got {value!r}"]
+        return [] if isinstance(value, str) else [f"{where}: expected a string, got {type(value).__name__}"]
     if kind == "boolean":
-        return [] if isinstance(value, bool) else [f"{where}: expected a boolean, got {value!r}"]
+        return [] if isinstance(value, bool) else [f"{where}: expected a boolean, got {type(value).__name__}"]
     if kind == "integer":
         # Numbers cross the wire as protobuf doubles: 5 arrives as 5.0.
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
-        return [] if ok else [f"{where}: expected an integer, got {value!r}"]
+        return [] if ok else [f"{where}: expected an integer, got {type(value).__name__}"]
     if kind == "number":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return [] if ok else [f"{where}: expected a number, got {value!r}"]
+        return [] if ok else [f"{where}: expected a number, got {type(value).__name__}"]
     if kind == "array":
         if not isinstance(value, list):
-            return [f"{where}: expected an array, got {value!r}"]
+            return [f"{where}: expected an array, got {type(value).__name__}"]
         return [e for i, item in enumerate(value) for e in _check(f"{where}[{i}]", prop.get("items", {}), item)]
     if kind == "object":
         if not isinstance(value, dict):
-            return [f"{where}: expected an object, got {value!r}"]
+            return [f"{where}: expected an object, got {type(value).__name__}"]
         items = prop.get("additionalProperties", {})
         return [e for k, v in value.items() for e in _check(f"{where}.{k}", items, v)]
     return [f"{where}: the schema type {kind!r} is not handled by this validator"]
@@ -77,7 +77,7 @@ def _check_ref(where: str, ref: str, value: Any) -> list[str]:
         allowed = [e["value"] for e in typ["enum"]]
         return [] if value in allowed else [f"{where}: {value!r} is not one of {allowed}"]
     if not isinstance(value, dict):
-        return [f"{where}: expected an object ({ref}), got {value!r}"]
+        return [f"{where}: expected an object ({ref}), got {type(value).__name__}"]
     return _check_object(where, typ.get("properties", {}), typ.get("required", []), value)
 
 

@@ -61,27 +61,27 @@ def _check(where: str, hint: Any, value: Any) -> list[str]:
     origin = typing.get_origin(hint)
     if isinstance(hint, type) and is_input_type(hint):
         if not isinstance(value, dict):
-            return [f"{where}: expected an object ({hint.__name__}), got {value!r}"]
+            return [f"{where}: expected an object ({hint.__name__}), got {type(value).__name__}"]
         return _check_args(where, hint, value)
     if origin in (collections.abc.Sequence, list):
         if not isinstance(value, list):
-            return [f"{where}: expected a list, got {value!r}"]
+            return [f"{where}: expected a list, got {type(value).__name__}"]
         (item,) = typing.get_args(hint)
         return [e for i, v in enumerate(value) for e in _check(f"{where}[{i}]", item, v)]
     if origin in (collections.abc.Mapping, dict):
         if not isinstance(value, dict):
-            return [f"{where}: expected a mapping, got {value!r}"]
+            return [f"{where}: expected a mapping, got {type(value).__name__}"]
         item = typing.get_args(hint)[1]
         return [e for k, v in value.items() for e in _check(f"{where}.{k}", item, v)]
     if hint is bool:
-        return [] if isinstance(value, bool) else [f"{where}: expected a bool, got {value!r}"]
+        return [] if isinstance(value, bool) else [f"{where}: expected a bool, got {type(value).__name__}"]
     if hint is int:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
-        return [] if ok else [f"{where}: expected an int, got {value!r}"]
+        return [] if ok else [f"{where}: expected an int, got {type(value).__name__}"]
     if hint is float:
         return [] if isinstance(value, (int, float)) and not isinstance(value, bool) else [f"{where}: expected a number"]
     if hint is str:
-        return [] if isinstance(value, str) else [f"{where}: expected a str, got {value!r}"]
+        return [] if isinstance(value, str) else [f"{where}: expected a str, got {type(value).__name__}"]
     return []   # Any and the like: nothing to check
 
 
