@@ -78,6 +78,8 @@ def test_production_preview_runs_github_and_vercel_through_installed_plugins(tmp
     assert [c for c in checked if c["problems"]] == []
     changes = json.loads(proc.stdout)["preview"]["changes"]
     assert changes["create"] >= len(checked)
+    # Where the stack now lives: the place test_production_preview.py finds empty after a refused plugin.
+    assert list((tmp_path / "state" / ".pulumi" / "stacks").rglob("production.json"))
     written = [p.read_text(errors="replace") for p in (tmp_path / "state").rglob("*") if p.is_file()]
     written += [(root / "Pulumi.production.yaml").read_text(), log.read_text()]
     for value in KEYS.values():
