@@ -245,13 +245,18 @@ def plugin_statuses(engine: Engine | None, components: Iterable[str],
 def ensure_plugins(engine: Engine, components: Iterable[str], environ: Mapping[str, str] | None = None,
                    log: Log = lambda _msg: None) -> list[PluginStatus]:
     """Every needed plugin found or installed; otherwise EngineMissing (exit 31), one clause per plugin."""
+    from concurrent.futures import ThreadPoolExecutor
+
     environ = os.environ if environ is None else environ
-    statuses = []
-    for spec in required_plugins(components):
+
+    def one(spec: PluginSpec) -> PluginStatus:
         status = find_plugin(spec, engine, engine_env(engine, dict(environ)))
-        if status.origin == "missing":
-            status = install_plugin(spec, engine, environ, log)
-        statuses.append(status)
+        return install_plugin(spec, engine, environ, log) if status.origin == "missing" else status
+
+    specs = required_plugins(components)
+    # Side by side: probes and installs wait on other processes (and, offline, on retries).
+    with ThreadPoolExecutor(max_workers=max(1, len(specs))) as pool:
+        statuses = list(pool.map(one, specs))
     failed = [s for s in statuses if not s.ok]
     if failed:
         raise EngineMissing("provider plugin missing, nothing was changed: " + "; ".join(
