@@ -15,8 +15,9 @@
     ├── DestroyFailed       (40)
     ├── ConfigInvalid       (41)   stack config missing or wrong; names the key and the fix
     ├── SandboxFailed       (42)   the local sandbox emulators could not start
-    └── Declined            (43)   the person answered no at the confirmation
-Ctrl-C exits 130 after the engine has stopped the update cleanly.
+    ├── Declined            (43)   the person answered no, or there was no terminal to ask on
+    └── DriftDetected       (44)   --expect-no-changes and the stack differs from its resources
+Ctrl-C exits 130; the message names the stage it interrupted.
 secrets_bridge errors (exit codes 3-12) pass through unchanged.
 """
 
@@ -85,6 +86,10 @@ class SandboxFailed(AutomationError):
 
 class Declined(AutomationError):
     exit_code = 43
+
+
+class DriftDetected(AutomationError):
+    exit_code = 44
 
 
 INTERRUPTED_EXIT_CODE = 130

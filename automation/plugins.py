@@ -36,10 +36,13 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from automation.engine import Engine, engine_env
 from automation.errors import EngineMissing
+
+if TYPE_CHECKING:   # the workspace's Target; workspace never imports this module
+    from automation.workspace import Target
 
 Origin = Literal["engine-bin", "path", "plugin-dir", "installed", "missing"]
 Log = Callable[[str], None]
@@ -271,6 +274,16 @@ def prepare(engine: Engine, components: Iterable[str], env: MutableMapping[str, 
     statuses = ensure_plugins(engine, components, env, log)
     env[ACQUISITION_FLAG] = "true"
     return statuses
+
+
+def prepare_plugins(target: Target) -> list[PluginStatus]:
+    """`prepare` for a located stack (inject, preview, up, refresh, destroy), before its first write."""
+    import sys
+
+    from automation.project import enabled_components
+
+    return prepare(target.engine, enabled_components(target.root, target.name.short), target.base_env,
+                   log=lambda msg: print(msg, file=sys.stderr))
 
 
 def main(argv: list[str] | None = None) -> int:
