@@ -66,7 +66,6 @@ def run_preflight(opts: Options, *, create: bool) -> tuple[Target, preflight.Pre
     opts.run.enter("preflight")
     target = locate(opts.root, opts.stack)
     require_stack(target, create)          # before the keys: an unknown stack needs no master key
-    prepare_plugins(target)                # part of the engine set-up: plugins only, nothing of the stack
     config = read_config(target, opts.env)
     result, values = preflight.run_preflight(opts.root, target.name.short, opts.env, stack_config=config,
                                              skip_verify=opts.skip_verify, live_names=opts.live_names,
@@ -74,6 +73,7 @@ def run_preflight(opts: Options, *, create: bool) -> tuple[Target, preflight.Pre
     opts.run.learned["preflight"] = result
     say(opts, preflight.render(result))
     preflight.require_ok(result)
+    prepare_plugins(target)                # the engine set-up's last step: plugins only, nothing of the stack
     return target, result, values, config
 
 

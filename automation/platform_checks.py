@@ -48,7 +48,11 @@ def plugin_findings(components: set[str], environ: Mapping[str, str]) -> list[Fi
         if status.ok:
             found.append(Finding("plugin", subject, "ok", f"{status.origin} {status.path}"))
         else:
-            found.append(Finding("plugin", subject, "missing", f"not usable ({status.origin})", blocking=True,
+            # A missing one is no blocker: the commands that change a stack install it first, and stop
+            # (31) if they cannot. One found at the wrong version stays in the engine's way.
+            missing = status.origin == "missing"
+            detail = "not found; `up` installs it before the stack changes" if missing else f"unusable ({status.origin})"
+            found.append(Finding("plugin", subject, "missing" if missing else "wrong", detail, blocking=not missing,
                                  action=status.problem or status.spec.install_command()))
     return found
 

@@ -148,9 +148,19 @@ def test_check_lists_each_plugin_with_its_origin(tmp_path, engine, environ):
     write_plugin(home, "github", "6.15.0")
     github, vercel = plugin_findings({"github", "vercel"}, environ)
     assert github.line() == f"✅ plugin   pulumi-resource-github 6.15.0: plugin-dir {home / 'pulumi-resource-github'}"
-    assert not github.blocking and vercel.blocking
-    assert vercel.line().startswith("❌ plugin   pulumi-resource-vercel 5.21.1: not usable (missing) -> not found: "
-                                    "install it with `pulumi plugin install resource vercel 5.21.1 --exact --server")
+    assert not github.blocking and not vercel.blocking   # a missing plugin is installed before the stack changes
+    assert vercel.line().startswith("⚠️ plugin   pulumi-resource-vercel 5.21.1: not found; `up` installs it before the "
+                                    "stack changes -> not found: install it with `pulumi plugin install resource vercel "
+                                    "5.21.1 --exact --server")
+
+
+def test_check_blocks_on_a_plugin_at_the_wrong_version_in_the_engines_way(tmp_path, environ):
+    from automation.platform_checks import plugin_findings
+
+    write_plugin(tmp_path / "tools", "github", "6.0.0")
+    environ["PATH"] = f"{tmp_path / 'tools'}{os.pathsep}{environ['PATH']}"
+    (github,) = plugin_findings({"github"}, environ)
+    assert github.blocking and github.status == "wrong" and "it is version 6.0.0, the SDK needs 6.15.0" in github.action
 
 
 def test_with_downloads_off_nothing_is_fetched_and_the_commands_are_given(tmp_path, environ, engine):

@@ -75,6 +75,11 @@ threading.Event().wait()
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
+def refuse(token: str, name: str, inputs: dict) -> list[str]:
+    """A validator that turns every resource down, for a preview that must fail inside the engine."""
+    return [f"the stand-in provider refuses {name}"]
+
+
 def script(version: str, *, validator: str = "", log: str = "") -> str:
     return _SCRIPT.format(python=sys.executable, root=ROOT, version=version, validator=validator, log=log)
 
