@@ -17,6 +17,7 @@ from automation import deploy, inject, preflight
 from automation.errors import DriftDetected, Unhealthy
 from automation.events import EventView
 from automation.health import HealthReport
+from automation.plugins import prepare_plugins
 from automation.project import refresh_by_default
 from automation.results import ChangeResult, DeployResult, Run, masked_outputs, plain_outputs
 from automation.workspace import StackSession, Target, locate, open_stack, read_config, require_stack
@@ -73,6 +74,7 @@ def run_preflight(opts: Options, *, create: bool) -> tuple[Target, preflight.Pre
     opts.run.learned["preflight"] = result
     say(opts, preflight.render(result))
     preflight.require_ok(result)
+    prepare_plugins(target)                # the engine set-up's last step: plugins only, nothing of the stack
     return target, result, values, config
 
 
@@ -147,6 +149,8 @@ def refresh(opts: Options) -> ChangeResult:
     opts.run.enter("preflight")
     target = locate(opts.root, opts.stack)
     config = read_config(target, opts.env) if target.exists else None
+    if target.exists:                      # an unknown stack is open_stack's error, with the list of stacks
+        prepare_plugins(target)
     with open_stack(target, store_env=opts.env, config=config) as session:
         opts.run.enter("refresh preview")
         shown = view(opts)
@@ -174,6 +178,8 @@ def destroy(opts: Options) -> ChangeResult:
     opts.run.enter("preflight")
     target = locate(opts.root, opts.stack)
     config = read_config(target, opts.env) if target.exists else None
+    if target.exists:                      # an unknown stack is open_stack's error, with the list of stacks
+        prepare_plugins(target)
     with open_stack(target, store_env=opts.env, config=config) as session:
         if not opts.yes:
             opts.run.enter("destroy preview")

@@ -103,6 +103,7 @@ class ReportData:
     infrastructure: tuple[InfraRow, ...]
     iac: IacStatus
     health: HealthReport | None = None
+    findings: tuple[Any, ...] = ()     # automation.access.Finding: plugins, token permissions, mixed content
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def summary(self) -> dict[str, bool]:
@@ -169,6 +170,7 @@ def recommendations(data: ReportData) -> list[tuple[str, str]]:
                   for t in data.health.targets if not t.ok]
     else:
         found.append(("P1", f"no health check ran: `python -m automation health {data.stack}`"))
+    found += [("P1" if f.blocking else "P2", f"{f.subject}: {f.detail}: {f.action}") for f in data.findings if f.action]
     if not data.iac.ok:
         found.append(("P1", f"the last update of stack {data.stack} failed: fix the error, then `python -m automation up {data.stack}`"))
     for k in data.keys:

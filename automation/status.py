@@ -143,7 +143,7 @@ def write_report(opts: Options, checked: preflight.PreflightResult, outputs: Map
         infrastructure=reporting.infra_rows(outputs, health),
         iac=reporting.IacStatus(engine_version=engine_version, backend=backend, stack=opts.stack,
                                 last_update=last_update, changes=dict(changes), secrets_provider=checked.secrets_provider),
-        health=health)
+        health=health, findings=checked.findings)
     md_path, json_path = reporting.write_report(short, data, opts.root / "reports")
     say(opts, f"report: {md_path}")
     return str(md_path), str(json_path)

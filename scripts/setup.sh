@@ -41,6 +41,9 @@ fi
 
 # 3. the Pulumi engine (CLI + Python language host), cached by version
 .venv/bin/python -m automation.engine ensure
+# ... and the GitHub and Vercel provider plugins at the SDKs' versions. Without network this
+# fails (the message says how to install them offline); the driver tries again before deploying.
+.venv/bin/python -m automation.plugins ensure || say "provider plugins not installed yet (see above); stacks without GitHub and Vercel do not need them"
 
 # 4. actionlint, to lint the workflows in tests (the PyPI wrapper downloads a
 #    release binary, which this network refuses; the Go module builds anywhere)
