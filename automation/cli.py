@@ -29,6 +29,10 @@ EnvOpt = typer.Option(None, "--env", help="store environment (default: `local` f
 CreateOpt = typer.Option(False, "--create", help="create the stack if it does not exist")
 YesOpt = typer.Option(False, "--yes", "-y", help="apply without asking")
 SkipVerifyOpt = typer.Option(False, "--skip-verify", help="skip live verification of the keys")
+WatchOpt = typer.Option(0, "--watch", help="one round every N seconds until Ctrl-C, a timestamped line each")
+WebhookOpt = typer.Option([], "--alert-webhook", help="POST each state change here (Slack-compatible JSON); repeatable")
+AlertCommandOpt = typer.Option([], "--alert-command", help="run this with each alert as JSON on stdin; repeatable")
+ExitOnFailureOpt = typer.Option(False, "--exit-on-failure", help="exit 38 on the first failed round (cron-style)")
 
 
 def store_env(stack: str, env: str | None) -> str:
@@ -110,9 +114,16 @@ def destroy(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = En
 
 @app.command()
 def health(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt,
-           watch: float = typer.Option(0, "--watch", help="repeat every N seconds until Ctrl-C")) -> None:
-    """Check the deployed instance, the backend's /health and the frontend."""
-    _emit(as_json, pipeline.health(_options(stack, env, as_json), watch_s=watch))
+           watch: float = WatchOpt, alert_webhook: list[str] = WebhookOpt, alert_command: list[str] = AlertCommandOpt,
+           exit_on_failure: bool = ExitOnFailureOpt) -> None:
+    """Check the deployed instance, the backend's /health and the frontend (and what it costs)."""
+    from automation import monitor
+
+    if watch or alert_webhook or alert_command or exit_on_failure:
+        monitor.run(_options(stack, env, as_json), every_s=watch, webhooks=alert_webhook, commands=alert_command,
+                    exit_on_failure=exit_on_failure, as_json=as_json)
+        return
+    _emit(as_json, pipeline.health(_options(stack, env, as_json)))
 
 
 @app.command()
@@ -147,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         # Typer turns KeyboardInterrupt into exit code 130 itself in this mode.
         code = command.main(args=argv, prog_name="orchestra", standalone_mode=False)
     except (AutomationError, SecretsBridgeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from automation.runbooks import for_error
+
+        runbook = for_error(exc)
+        print(f"error: {exc}" + (f" (runbook: {runbook})" if runbook else ""), file=sys.stderr)
         return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         code = INTERRUPTED_EXIT_CODE
