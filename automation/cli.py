@@ -30,7 +30,9 @@ CreateOpt = typer.Option(False, "--create", help="create the stack if it does no
 YesOpt = typer.Option(False, "--yes", "-y", help="apply without asking")
 SkipVerifyOpt = typer.Option(False, "--skip-verify", help="skip live verification of the keys")
 WatchOpt = typer.Option(0, "--watch", help="one round every N seconds until Ctrl-C, a timestamped line each")
-WebhookOpt = typer.Option([], "--alert-webhook", help="POST each state change here (Slack-compatible JSON); repeatable")
+WebhookOpt = typer.Option([], "--alert-webhook", envvar="ORCHESTRA_ALERT_WEBHOOK",
+                          help="POST each state change here (Slack-compatible JSON); repeatable; "
+                               "ORCHESTRA_ALERT_WEBHOOK keeps the URL (a credential) out of argv")
 AlertCommandOpt = typer.Option([], "--alert-command", help="run this with each alert as JSON on stdin; repeatable")
 ExitOnFailureOpt = typer.Option(False, "--exit-on-failure", help="exit 38 on the first failed round (cron-style)")
 
