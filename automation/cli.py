@@ -125,14 +125,45 @@ def health(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = Env
         monitor.run(_options(stack, env, as_json), every_s=watch, webhooks=alert_webhook, commands=alert_command,
                     exit_on_failure=exit_on_failure, as_json=as_json)
         return
-    _emit(as_json, pipeline.health(_options(stack, env, as_json)))
+    from automation import cost
+
+    opts = _options(stack, env, as_json)
+    costs, problem = cost.for_stack(opts)
+    try:
+        result = pipeline.health(opts)
+    finally:
+        print(cost.render(costs, problem), file=opts.out)
+    _emit(as_json, {**pipeline.to_jsonable(result), "cost": cost.to_json(costs)})
+
+
+@app.command()
+def backups(stack: str = StackArg, as_json: bool = JsonOpt) -> None:
+    """The state backups taken before every up, refresh and destroy, newest first."""
+    from automation import backups as saved
+
+    listed = saved.list_backups(project_root(), valid_stack_name(stack))
+    _emit(as_json, listed, lambda: saved.render(listed))
+
+
+@app.command()
+def restore(stack: str = StackArg, backup: str = typer.Argument(..., help="a name from `backups STACK`, or a file"),
+            as_json: bool = JsonOpt, env: str | None = EnvOpt, yes: bool = YesOpt) -> None:
+    """Import a state backup (after confirmation), then refresh it against the real resources."""
+    from automation import backups as saved
+
+    _emit(as_json, saved.restore(_options(stack, env, as_json, yes=yes), backup))
 
 
 @app.command()
 def outputs(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt) -> None:
     """The stack outputs (secret ones masked)."""
-    result = pipeline.outputs(_options(stack, env, as_json))
-    _emit(as_json, result, lambda: "\n".join(f"{k}: {v}" for k, v in sorted(result.items())))
+    from automation import cost
+
+    opts = _options(stack, env, as_json)
+    result = pipeline.outputs(opts)
+    costs, problem = cost.for_stack(opts)
+    _emit(as_json, {**result, "cost": cost.to_json(costs)},
+          lambda: "\n".join([*(f"{k}: {v}" for k, v in sorted(result.items())), cost.render(costs, problem)]))
 
 
 @app.command()

@@ -132,6 +132,14 @@ def _guarded(session: StackSession, view: EventView, kind: type[AutomationError]
         raise _translate(err, session, view, kind, verb) from None
 
 
+def _backup(session: StackSession, view: EventView, operation: str) -> None:
+    """The state as it was, exported before the engine changes it (automation/backups.py)."""
+    from automation import backups
+
+    taken = backups.take(session, operation)
+    view._emit(f"backup: {taken.path} ({taken.resources} resources)")
+
+
 def preview(session: StackSession, view: EventView) -> dict[str, int]:
     result = _guarded(session, view, PreviewFailed, "preview",
                       lambda: session.stack.preview(on_event=view, color="never"))
@@ -140,18 +148,21 @@ def preview(session: StackSession, view: EventView) -> dict[str, int]:
 
 def up(session: StackSession, view: EventView) -> OutputMap:
     """Apply; returns the stack outputs (secret ones stay in memory, the pipeline masks them)."""
+    _backup(session, view, "up")
     result = _guarded(session, view, UpFailed, "up",
                       lambda: session.stack.up(on_event=view, show_secrets=False, color="never"))
     return result.outputs
 
 
 def refresh(session: StackSession, view: EventView) -> dict[str, int]:
+    _backup(session, view, "refresh")
     _guarded(session, view, RefreshFailed, "refresh",
              lambda: session.stack.refresh(on_event=view, show_secrets=False, color="never"))
     return view.changes
 
 
 def destroy(session: StackSession, view: EventView) -> dict[str, int]:
+    _backup(session, view, "destroy")
     _guarded(session, view, DestroyFailed, "destroy",
              lambda: session.stack.destroy(on_event=view, show_secrets=False, color="never"))
     return view.changes

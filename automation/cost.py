@@ -1,0 +1,155 @@
+"""What the stack's Lambda instances cost: type, region, GPU, price per hour, uptime, cost so far.
+
+Type and region come from the instance itself (GET /instances/{id}), GPU and price from
+GET /instance-types, as the Lambda Cloud API publishes them. The API reports no launch
+time, so uptime counts from the `created` time the engine recorded for the instance
+resource in the stack's state: the instance was active by then, so the figure leaves out
+its boot (minutes on Lambda Cloud) and is a lower bound. Orphans (live instances tagged
+for this stack that the state does not hold, still billed) are listed with their price;
+no state records their launch, so their uptime and cost show as unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+INSTANCE_TYPE = "LambdaInstance"
+
+
+@dataclass(frozen=True)
+class InstanceCost:
+    instance_id: str
+    instance_type: str
+    region: str
+    gpu_description: str
+    price_cents_per_hour: int
+    status: str
+    launched_at: datetime | None     # None: unknown (orphans)
+    uptime_s: float | None
+    cost_usd: float | None           # price × uptime, in dollars
+    orphan: bool = False
+
+    @property
+    def price_usd_per_hour(self) -> float:
+        return self.price_cents_per_hour / 100
+
+    def line(self) -> str:
+        """`gpu_1x_a10 (A10 (24 GB PCIe)) in us-east-1: $0.75/h, up 2h 03m, $1.54 so far`"""
+        what = f"{self.instance_type} ({self.gpu_description}) in {self.region}: ${self.price_usd_per_hour:.2f}/h"
+        if self.uptime_s is None or self.cost_usd is None:
+            spent = "uptime unknown"
+        else:
+            spent = f"up {format_duration(self.uptime_s)}, ${self.cost_usd:.2f} so far"
+        return f"{'orphan ' if self.orphan else ''}{self.instance_id[:12]} {what}, {spent}"
+
+
+def format_duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {int(seconds % 60):02d}s"
+
+
+def cost_of(price_cents_per_hour: int, uptime_s: float) -> float:
+    """Dollars, to a hundredth of a cent."""
+    return round(price_cents_per_hour * uptime_s / 3600 / 100, 4)
+
+
+def launch_times(exported_state: str) -> dict[str, datetime]:
+    """Instance id → the `created` time the engine recorded, from `pulumi stack export` output."""
+    try:
+        resources = (json.loads(exported_state).get("deployment") or {}).get("resources") or []
+    except (ValueError, AttributeError):
+        return {}
+    found = {}
+    for resource in resources:
+        created = resource.get("created")
+        if resource.get("type", "").endswith(INSTANCE_TYPE) or INSTANCE_TYPE in resource.get("urn", ""):
+            if resource.get("id") and created:
+                found[str(resource["id"])] = datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+    return found
+
+
+def price(client: Any, instance_id: str, launched_at: datetime | None, now: datetime,
+          types: Mapping[str, Any] | None = None, *, orphan: bool = False) -> InstanceCost:
+    instance = client.get_instance(instance_id)
+    return _priced(instance, launched_at, now, types if types is not None else client.instance_types(), orphan)
+
+
+def _priced(instance: Any, launched_at: datetime | None, now: datetime, types: Mapping[str, Any], orphan: bool) -> InstanceCost:
+    kind = types.get(instance.instance_type)
+    cents = int(getattr(kind, "price_cents_per_hour", 0) or 0)
+    uptime = max(0.0, (now - launched_at).total_seconds()) if launched_at else None
+    return InstanceCost(instance_id=instance.id, instance_type=instance.instance_type, region=instance.region,
+                        gpu_description=getattr(kind, "gpu_description", "") or "?", price_cents_per_hour=cents,
+                        status=instance.status, launched_at=launched_at, uptime_s=None if uptime is None else round(uptime, 1),
+                        cost_usd=None if uptime is None else cost_of(cents, round(uptime, 1)), orphan=orphan)
+
+
+def stack_costs(client: Any, stack: str, instance_ids: Iterable[str], launched: Mapping[str, datetime],
+                now: datetime | None = None) -> list[InstanceCost]:
+    """The stack's instances, then orphans: live instances tagged project=orchestra, stack=<stack> not in state."""
+    now = now or datetime.now(UTC)
+    types = client.instance_types()
+    ours = [i for i in instance_ids if i]
+    costs = [price(client, i, launched.get(i), now, types) for i in ours]
+    for instance in client.list_instances():
+        tags = dict(instance.tags)
+        if instance.id not in ours and tags.get("project") == "orchestra" and tags.get("stack") == stack:
+            costs.append(_priced(instance, None, now, types, True))
+    return costs
+
+
+def for_session(session: Any, outputs: Mapping[str, Any], api_key: str | None, api_url: str | None,
+                now: datetime | None = None) -> tuple[list[InstanceCost], str]:
+    """(costs, problem): the stack's Lambda costs, or why they are unknown. Never raises for the API's sake."""
+    from infra.lambda_client import LambdaClient
+    from infra.lambda_errors import LambdaError
+
+    if not outputs.get("instance_id"):
+        return [], "no Lambda instance deployed"
+    if not api_key:
+        return [], "no Lambda API key to ask for prices"
+    exported = session.cli(["stack", "export"])
+    launched = launch_times(exported.stdout) if exported.returncode == 0 else {}
+    from automation.health import DEFAULT_LAMBDA_API_URL
+
+    try:
+        with LambdaClient(api_key, api_url or DEFAULT_LAMBDA_API_URL, pace=False) as client:
+            return stack_costs(client, session.name, [str(outputs["instance_id"])], launched, now), ""
+    except LambdaError as exc:
+        return [], f"Lambda API: {type(exc).__name__}"
+    except Exception as exc:  # noqa: BLE001 - cost is informative; it never fails a command
+        return [], f"prices unavailable ({type(exc).__name__})"
+
+
+def to_json(costs: Iterable[InstanceCost]) -> list[dict[str, Any]]:
+    return [{"instance_id": c.instance_id, "instance_type": c.instance_type, "region": c.region,
+             "gpu_description": c.gpu_description, "price_cents_per_hour": c.price_cents_per_hour,
+             "price_usd_per_hour": c.price_usd_per_hour, "status": c.status,
+             "launched_at": c.launched_at.isoformat() if c.launched_at else None, "uptime_s": c.uptime_s,
+             "cost_usd": c.cost_usd, "orphan": c.orphan} for c in costs]
+
+
+def for_stack(opts: Any) -> tuple[list[InstanceCost], str]:
+    """Open the stack and price its instances (the `health` and `outputs` commands)."""
+    from automation import pipeline
+    from automation.workspace import open_stack
+
+    with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
+        plain = {name: out.value for name, out in session.stack.outputs().items()}
+        key, url = pipeline._lambda_settings(session)
+        return for_session(session, plain, key, url)
+
+
+def render(costs: Iterable[InstanceCost], problem: str) -> str:
+    lines = [f"cost: {c.line()}" for c in costs]
+    return "\n".join(lines) if lines else f"cost: unknown ({problem})"

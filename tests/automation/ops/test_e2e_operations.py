@@ -1,0 +1,147 @@
+"""Operations through the real engine and the sandbox: watch and alerts, cost, backups and restore.
+
+The tests run in file order on one deployed stack (`ops_project`), each leaving it healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.support.loopback import FakeApi, Route
+
+pytestmark = pytest.mark.e2e
+HOOK = "/services/T0OPS/B0OPS/hookcredential"
+
+
+def _wait_for(condition, what: str, limit_s: float = 120) -> None:
+    # A safety limit so a broken feature fails instead of hanging; the tests assert events, not durations.
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+class Watcher:
+    """`health local --watch` in the background, its JSON lines collected as they come."""
+
+    def __init__(self, project, *args: str, env: dict | None = None):
+        self.project = project
+        self.proc = subprocess.Popen([sys.executable, "-m", "automation", "health", "local", *args], cwd=project.root,
+                                     env={**project.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(self.proc.stdout.readline, "")), daemon=True)
+        self._reader.start()
+
+    def rounds(self) -> list[dict]:
+        return [json.loads(line) for line in list(self.lines) if line.startswith("{")]
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate(timeout=60)
+        self._reader.join(timeout=10)
+        self.project.outputs += ["".join(self.lines), err]
+        return err
+
+
+def test_watch_sends_exactly_one_alert_per_state_change_and_exit_on_failure_exits_38(ops_project):
+    with FakeApi({f"POST {HOOK}": Route(200, "ok")}) as hook:
+        watcher = Watcher(ops_project, "--watch", "0.5", "--json", env={"ORCHESTRA_ALERT_WEBHOOK": hook.url + HOOK})
+        strict = Watcher(ops_project, "--watch", "0.5", "--json", "--exit-on-failure")
+        try:
+            _wait_for(lambda: len(watcher.rounds()) >= 2 and len(strict.rounds()) >= 1, "two healthy rounds")
+            assert {r["state"] for r in watcher.rounds()} == {"healthy"} and hook.seen == []
+            os.killpg(ops_project.sandbox_record()["backend"]["pid"], signal.SIGTERM)   # the backend goes down
+            _wait_for(lambda: strict.proc.poll() is not None, "the --exit-on-failure watch to end")
+            assert strict.proc.returncode == 38
+            assert "error: stack local is unhealthy" in strict.stop()
+            _wait_for(lambda: sum(r["state"] == "unhealthy" for r in watcher.rounds()) >= 3, "three unhealthy rounds")
+            assert len(hook.seen) == 1
+            assert ops_project.run("outputs", "local").returncode == 0       # any command brings the sandbox back
+            _wait_for(lambda: watcher.rounds()[-1]["state"] == "healthy", "recovery")
+            recovered_at = len(watcher.rounds())
+            _wait_for(lambda: len(watcher.rounds()) >= recovered_at + 3, "three more rounds")
+        finally:
+            watcher.stop()
+    alerts = [json.loads(seen.body) for seen in hook.seen]
+    assert [a["alert"]["kind"] for a in alerts] == ["unhealthy", "recovered"]
+    assert all(seen.path == HOOK and seen.method == "POST" for seen in hook.seen)
+    assert "backend unreachable" in alerts[0]["text"] and alerts[0]["alert"]["runbook"] == "docs/runbooks.md#unhealthy-backend"
+    sent = [r["alert"] for r in watcher.rounds() if r["alert"]]
+    assert sent == ["unhealthy", "recovered"]
+    assert all(d["ok"] and "hookcredential" not in d["sink"] for r in watcher.rounds() for d in r["deliveries"])
+    bodies = "".join(seen.body.decode() for seen in hook.seen)
+    for canary in ops_project.canaries.values():
+        assert canary not in bodies and canary not in "".join(watcher.lines)
+
+
+def test_cost_is_the_emulators_price_times_the_uptime(ops_project):
+    doc = ops_project.json("outputs", "local")
+    (cost,) = doc["cost"]
+    instance = ops_project.emulator(f"/api/v1/instances/{doc['instance_id']}")["data"]
+    kind = instance["instance_type"]["name"]
+    listed = ops_project.emulator("/api/v1/instance-types")["data"][kind]["instance_type"]
+    assert (cost["instance_id"], cost["instance_type"], cost["region"], cost["orphan"]) == (
+        doc["instance_id"], kind, instance["region"]["name"], False)
+    assert (cost["gpu_description"], cost["price_cents_per_hour"]) == (listed["gpu_description"], listed["price_cents_per_hour"])
+    assert cost["cost_usd"] == round(listed["price_cents_per_hour"] * cost["uptime_s"] / 3600 / 100, 4)
+    launched_at = ops_project.emulator("/_emulator/state")["state"]["instances"][doc["instance_id"]]["launched_at"]
+    assert datetime.fromisoformat(cost["launched_at"]).timestamp() >= launched_at   # counted from after the launch
+    health = ops_project.run("health", "local")
+    assert health.returncode == 0, health.stderr
+    assert f"cost: {doc['instance_id'][:12]} {kind} ({listed['gpu_description']}) in {instance['region']['name']}: " \
+           f"${listed['price_cents_per_hour'] / 100:.2f}/h, up " in health.stdout
+
+
+def test_a_backup_is_taken_before_every_change_and_only_the_newest_are_kept(ops_project):
+    first = ops_project.json("backups", "local")
+    assert [(b["operation"], b["resources"]) for b in first] == [("up", 0)]   # the fixture's up, before it created anything
+    keep = {"ORCHESTRA_BACKUP_KEEP": "3"}
+    for args in (("up", "local", "--yes"), ("up", "local", "--yes"), ("refresh", "local")):
+        proc = ops_project.run(*args, extra_env=keep)
+        assert proc.returncode == 0, proc.stderr
+        assert "backup: " in proc.stdout
+    listed = ops_project.json("backups", "local")
+    assert [b["operation"] for b in listed] == ["refresh", "up", "up"]
+    files = sorted((ops_project.root / ".orchestra" / "backups" / "local").iterdir())
+    assert [f.name for f in files] == sorted(b["name"] for b in listed)
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    exported = files[-1].read_text()
+    assert '"ciphertext"' in exported and '"secrets_providers"' in exported   # secrets stay encrypted
+    table = ops_project.run("backups", "local").stdout
+    assert table.splitlines()[0].split() == ["Backup", "Before", "Taken", "Resources", "Size"]
+    for canary in ops_project.canaries.values():
+        assert canary not in exported and canary not in table
+
+
+def test_restore_after_losing_the_state_file_converges_with_no_changes(ops_project):
+    newest = ops_project.json("backups", "local")[0]
+    stacks = ops_project.root / ".pulumi-state" / ".pulumi" / "stacks"
+    lost = [p for p in stacks.rglob("local.json*")]
+    assert lost
+    for path in lost:
+        path.unlink()
+    gone = ops_project.run("outputs", "local")
+    assert gone.returncode == 33, gone.stderr
+    declined = ops_project.run("restore", "local", newest["name"])
+    assert declined.returncode == 43 and "pass --yes" in declined.stderr
+    restored = ops_project.json("restore", "local", newest["name"], "--yes")
+    assert restored["restored"] == newest["name"] and restored["summary"] == "no changes"
+    again = ops_project.json("up", "local", "--yes")
+    assert again["preview"]["summary"] == again["applied"]["summary"] == "no changes"
+    assert again["health"]["ok"] is True
+    missing = ops_project.run("restore", "local", "local-nosuch.json", "--yes")
+    assert missing.returncode == 45 and missing.stderr.startswith("error: no backup 'local-nosuch.json' for stack local")
+    assert "runbook: docs/runbooks.md#restore-from-backup" in missing.stderr
