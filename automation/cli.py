@@ -155,6 +155,15 @@ def restore(stack: str = StackArg, backup: str = typer.Argument(..., help="a nam
 
 
 @app.command()
+def rotate(key: str = typer.Argument(..., help="the key to replace, e.g. LAMBDA_API_KEY"), stack: str = StackArg,
+           as_json: bool = JsonOpt, env: str | None = EnvOpt, skip_verify: bool = SkipVerifyOpt) -> None:
+    """Replace a key (new value on stdin or a hidden prompt): verify, store, deploy, check; else put the old one back."""
+    from automation import rotation
+
+    _emit(as_json, rotation.rotate(_options(stack, env, as_json, skip_verify=skip_verify), key))
+
+
+@app.command()
 def outputs(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt) -> None:
     """The stack outputs (secret ones masked)."""
     from automation import cost
