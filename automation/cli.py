@@ -177,8 +177,10 @@ def outputs(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = En
 
 @app.command()
 def report(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt) -> None:
-    """Health-check the stack and write the Markdown and JSON reports under reports/."""
-    md_path, json_path = pipeline.report(_options(stack, env, as_json))
+    """Write the Markdown and JSON status reports under reports/ (also before the first deploy)."""
+    from automation import report_build
+
+    md_path, json_path = report_build.report(_options(stack, env, as_json))
     _emit(as_json, {"markdown": md_path, "json": json_path}, lambda: f"{md_path}\n{json_path}")
 
 

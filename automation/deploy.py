@@ -91,8 +91,11 @@ class EventView:
             # The engine repeats a failure on the stack resource ("update failed"); keep the first reason.
             self.failures.setdefault(name, _clean(diag.message))
         elif diag.severity == "warning":
+            from automation.runbooks import PENDING_OPERATION, link
+
             self.warnings.append(_clean(diag.message))
-            self._emit(f"  warning: {self.warnings[-1]}")
+            pending = "pending operations" in self.warnings[-1]
+            self._emit(f"  warning: {self.warnings[-1]}" + (f" (runbook: {link(PENDING_OPERATION)})" if pending else ""))
 
     def _emit(self, text: str) -> None:
         print(text, file=self.out, flush=True)

@@ -188,16 +188,6 @@ def health(opts: Options, watch_s: float = 0) -> HealthReport:
     return result
 
 
-def report(opts: Options) -> tuple[str, str]:
-    """The status report of a deployed stack: keys (checked, not blocking), outputs, health."""
-    with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
-        checked, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=inject.read_config(session),
-                                             skip_verify=opts.skip_verify, live_names=opts.live_names)
-        raw = session.stack.outputs()
-        report_health = _health(opts, session, raw)
-        return _report(opts, session, checked, masked_outputs(raw), report_health, "not run", {})
-
-
 def _lambda_settings(session: StackSession) -> tuple[str | None, str | None]:
     """The Lambda key and API URL the program itself used (env override › stack config)."""
     current = inject.read_config(session)
@@ -217,20 +207,11 @@ def _health(opts: Options, session: StackSession, raw_outputs: Mapping[str, Any]
 
 def _report(opts: Options, session: StackSession, checked: preflight.PreflightResult, outputs: Mapping[str, Any],
             health: Any, last_update: str, changes: Mapping[str, int]) -> tuple[str, str]:
-    from automation import report as reporting
-    from secrets_bridge.store import SecretStore
+    from automation import report_build
 
-    store = SecretStore.open(opts.env)
-    rotated = {k.name: (store.meta(k.name).rotated_at if store.meta(k.name) else None) for k in checked.keys}
-    data = reporting.ReportData(
-        stack=opts.stack, keys=reporting.key_rows(checked.keys, rotated),
-        infrastructure=reporting.infra_rows(outputs, health),
-        iac=reporting.IacStatus(engine_version=session.engine_version, backend=session.backend, stack=opts.stack,
-                                last_update=last_update, changes=dict(changes)),
-        health=health)
-    md_path, json_path = reporting.write_report(opts.stack, data, opts.root / "reports")
-    _say(opts, f"report: {md_path}")
-    return str(md_path), str(json_path)
+    key, url = _lambda_settings(session)
+    return report_build.write(opts, session, checked, outputs, health, changes, lambda_key=key, lambda_url=url,
+                              fallback_update=last_update)
 
 
 def _require_healthy(stack: str, result: Any, report_paths: tuple[str, str] | None) -> None:

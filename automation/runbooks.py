@@ -37,6 +37,7 @@ _RULES: tuple[tuple[str | None, re.Pattern[str], str], ...] = (
     (None, re.compile(r"rejected|invalid api key|unauthorized|expired|\b401\b|\b403\b", re.I), INVALID_KEY),
     ("Unhealthy", re.compile(r""), UNHEALTHY),
     ("RestoreFailed", re.compile(r""), RESTORE),
+    ("StackNotFound", re.compile(r"stacks: none yet"), RESTORE),
     ("RotationFailed", re.compile(r""), LEAKED_KEY),
 )
 
@@ -49,9 +50,12 @@ def link(anchor: str) -> str:
 
 def for_error(exc: BaseException) -> str | None:
     """The runbook link for an error, or None when no section covers it."""
-    names = {klass.__name__ for klass in type(exc).__mro__}
-    message = str(exc)
+    return for_message(str(exc), {klass.__name__ for klass in type(exc).__mro__})
+
+
+def for_message(message: str, kinds: set[str] | frozenset[str] = frozenset()) -> str | None:
+    """The runbook link for a message (of an error of one of `kinds`), or None."""
     for cls, pattern, anchor in _RULES:
-        if (cls is None or cls in names) and pattern.search(message):
+        if (cls is None or cls in kinds) and pattern.search(message):
             return link(anchor)
     return None

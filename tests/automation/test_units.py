@@ -45,7 +45,8 @@ def test_errors_map_to_their_exit_code_and_one_line(monkeypatch, capsys, exc):
     monkeypatch.setattr(cli, "project_root", lambda: os.getcwd())
     assert cli.main(["check", "production"]) == exc.exit_code
     err = capsys.readouterr().err
-    assert err == f"error: {exc}\n"
+    # One line; a message with a runbook section ends with its link (tests/automation/ops/test_runbooks.py).
+    assert err.startswith(f"error: {exc}") and err.endswith("\n") and err.count("\n") == 1
 
 
 def test_ctrl_c_exits_130(monkeypatch, capsys):

@@ -196,3 +196,63 @@ def test_rotate_to_an_invalid_key_changes_nothing_or_rolls_back_and_the_stack_st
     assert health.returncode == 0, health.stdout + health.stderr
     for text in ("".join(ops_project.outputs), ops_project.every_file_text()):
         assert never_issued not in text and current not in text
+
+
+def _latest_report(project) -> tuple[str, dict]:
+    reports = sorted((project.root / "reports").glob("local-*.md"))
+    md = reports[-1]
+    return md.read_text(), json.loads(md.with_suffix(".json").read_text())
+
+
+def test_report_of_a_deployed_stack_reads_history_prices_it_and_draws_its_connectivity(ops_project):
+    from tests.automation.ops.mermaid import mermaid_block, parse
+
+    proc = ops_project.run("report", "local")
+    assert proc.returncode == 0, proc.stderr
+    md, doc = _latest_report(ops_project)
+    lines = md.splitlines()
+    assert lines[0] == "# Orchestra status report: local" and lines[2] == "**✅ Healthy: no action required**"
+    assert doc["verdict"] == "✅ Healthy: no action required" and doc["recommendations"] == []
+    assert "No action required." in md
+    assert doc["last_update"]["kind"] == "update" and doc["last_update"]["result"] == "succeeded"
+    assert "| Last update | ✅ update succeeded at " in md
+    (cost,) = doc["cost"]
+    assert cost["instance_type"] == "gpu_1x_a10" and cost["region"] == "us-east-1" and cost["price_cents_per_hour"] == 75
+    assert f"| {cost['instance_id']} | gpu_1x_a10 | us-east-1 | A10 (24 GB PCIe) | $0.75/h |" in md
+    nodes, edges, _ = parse(mermaid_block(md))
+    assert {("key_LAMBDA_API_KEY", "svc_lambda"), ("svc_lambda", "res_instance"), ("svc_lambda", "res_backend"),
+            ("svc_app", "res_backend")} <= edges
+    assert nodes["res_instance"] == ("Lambda instance<br/>ok", "ok") and nodes["key_LAMBDA_API_KEY"][1] == "ok"
+    rotation = next(ln for ln in lines if ln.startswith("| LAMBDA_API_KEY |") and "d left" in ln)
+    assert "| 90 d |" in rotation and doc["key_versions"]["LAMBDA_API_KEY"]["previous_rotated_at"]   # kept by `rotate`
+    assert "python -m automation rotate KEY local" in md
+
+
+def test_report_retention_keeps_the_newest_and_leaves_other_stacks_alone(ops_project):
+    other = ops_project.root / "reports" / "localhost-20260101T000000000000Z.md"
+    other.write_text("another stack's report\n")
+    for _ in range(3):
+        assert ops_project.run("report", "local", extra_env={"ORCHESTRA_REPORT_KEEP": "2"}).returncode == 0
+    names = sorted(p.name for p in (ops_project.root / "reports").iterdir())
+    ours = [n for n in names if n.startswith("local-")]
+    assert len(ours) == 4 and {n.rsplit(".", 1)[1] for n in ours} == {"md", "json"}
+    assert other.name in names
+
+
+def test_report_after_destroy_says_nothing_is_deployed_and_what_to_do(ops_project):
+    assert ops_project.run("destroy", "local", "--yes").returncode == 0
+    proc = ops_project.run("report", "local")
+    assert proc.returncode == 0, proc.stderr
+    md, doc = _latest_report(ops_project)
+    assert doc["verdict"].startswith("➖ Not deployed: keys ready; nothing is deployed on stack local (last: destroy succeeded at ")
+    assert doc["deployed"] is False and doc["infrastructure"] == [] and doc["cost"] == []
+    assert "No action required" not in md and "❌" not in md
+    assert "| infrastructure | ➖ not deployed |" in md and "| health | ➖ not deployed |" in md
+    assert any("`python -m automation up local` to deploy again" in r["text"] for r in doc["recommendations"])
+
+
+def test_canaries_never_in_reports_backups_alerts_or_output(ops_project):
+    text = ops_project.every_file_text() + "".join(ops_project.outputs)
+    assert (ops_project.root / "reports").is_dir() and (ops_project.root / ".orchestra" / "backups").is_dir()
+    for name, canary in ops_project.canaries.items():
+        assert canary not in text, f"{name} in plaintext"

@@ -1,0 +1,210 @@
+"""Gathering a report: before the first deploy (keys, connectivity, plan) and after (history, health, cost).
+
+`report STACK` works on a stack that does not exist yet: the keys are checked live
+(that is the connectivity the old report showed), and the plan lists what `up` would
+create with its price. Once deployed, the last update comes from the stack's history
+(`pulumi stack history`, secrets hidden), not from whichever command wrote the report.
+Reports are kept ORCHESTRA_REPORT_KEEP (default 50) per stack; older pairs are removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from automation.errors import ConfigInvalid
+from automation.report_sections import KeyVersions, LastUpdate, ReportExtras
+
+KEEP_ENV = "ORCHESTRA_REPORT_KEEP"
+DEFAULT_KEEP = 50
+
+
+def keep_count() -> int:
+    raw = os.environ.get(KEEP_ENV, str(DEFAULT_KEEP))
+    try:
+        keep = int(raw)
+    except ValueError:
+        keep = 0
+    if keep < 1:
+        raise ConfigInvalid(f"{KEEP_ENV}={raw!r} must be a whole number of reports to keep, at least 1 (default {DEFAULT_KEEP})")
+    return keep
+
+
+def prune_reports(directory: Path, stack: str, keep: int | None = None) -> list[Path]:
+    """Remove all but the newest `keep` (markdown, json) pairs of `stack`; other stacks' reports stay."""
+    keep = keep or keep_count()
+    pattern = re.compile(rf"^{re.escape(stack)}-\d{{8}}T\d{{12}}Z\.(md|json)$")
+    bases = sorted({p.name.rsplit(".", 1)[0] for p in directory.iterdir() if pattern.match(p.name)}, reverse=True)
+    removed = []
+    for base in bases[keep:]:
+        for suffix in (".md", ".json"):
+            path = directory / f"{base}{suffix}"
+            if path.exists():
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def last_update(session: Any) -> LastUpdate | None:
+    from pulumi.automation import CommandError
+
+    try:
+        entries = session.stack.history(page_size=1, page=1, show_secrets=False)
+    except CommandError:
+        return None
+    if not entries:
+        return None
+    entry = entries[0]
+    changes = {getattr(op, "value", str(op)): n for op, n in (entry.resource_changes or {}).items()}
+    finished = entry.end_time.astimezone(UTC) if entry.end_time else None
+    return LastUpdate(kind=str(entry.kind), result=str(entry.result), finished_at=finished, changes=changes)
+
+
+def key_versions(env: str, names: list[str]) -> dict[str, KeyVersions]:
+    from automation.rotation import previous_name
+    from secrets_bridge.store import SecretStore
+
+    store = SecretStore.open(env)
+    found = {}
+    for name in names:
+        current, previous = store.meta(name), store.meta(previous_name(name))
+        found[name] = KeyVersions(current.rotated_at if current else None, previous.rotated_at if previous else None)
+    return found
+
+
+def _setting(root: Path, stack: str, name: str, fallback: str) -> str:
+    from automation.workspace import project_file, stack_file
+
+    stack_cfg = stack_file(root, stack).get("config") or {}
+    if f"orchestra:{name}" in stack_cfg:
+        return str(stack_cfg[f"orchestra:{name}"])
+    default = (project_file(root).get("config") or {}).get(name, fallback)
+    return str(default.get("default", fallback) if isinstance(default, dict) else default)
+
+
+def plan(root: Path, stack: str, lambda_key: str | None, lambda_url: str | None) -> tuple[str, ...]:
+    """What `up` would create, from the enabled components and the stack's settings; Lambda priced live."""
+    from automation.workspace import enabled_components
+
+    enabled = enabled_components(root, stack)
+    items = []
+    if "lambda" in enabled:
+        kind = _setting(root, stack, "lambda_instance_type", "gpu_1x_a10")
+        region = _setting(root, stack, "lambda_region", "us-east-1")
+        items.append(f"Lambda Cloud: SSH key, firewall rule and a {kind} instance in {region}{_price(kind, lambda_key, lambda_url)}, "
+                     "serving the backend (/health)")
+    if "vercel" in enabled:
+        items.append("Vercel: the frontend project")
+    if "github" in enabled:
+        items.append("GitHub: the repository's Actions secrets")
+    return tuple(items)
+
+
+def _price(kind: str, key: str | None, url: str | None) -> str:
+    if not key:
+        return " (price unknown: no Lambda key)"
+    from automation.health import DEFAULT_LAMBDA_API_URL
+    from infra.lambda_client import LambdaClient
+
+    try:
+        with LambdaClient(key, url or DEFAULT_LAMBDA_API_URL, pace=False) as client:
+            listed = client.instance_types().get(kind)
+    except Exception as exc:  # noqa: BLE001 - the plan is informative; the key table shows the key's verdict
+        return f" (price unknown: {type(exc).__name__})"
+    if listed is None:
+        return " (not offered by the API)"
+    return f" at ${listed.price_cents_per_hour / 100:.2f}/h ({listed.gpu_description})"
+
+
+def _resources(outputs: Mapping[str, Any], health: Any, deployed: bool, enabled: set[str]) -> dict[str, bool | None]:
+    if not deployed:
+        planned = {"lambda": ("instance", "backend"), "vercel": ("frontend",), "github": ("github_secrets",)}
+        return {r: None for component in sorted(enabled) for r in planned.get(component, ())}
+    checked = {t.name: t.ok for t in health.targets} if health else {}
+    found: dict[str, bool | None] = {}
+    for resource, output in (("instance", "instance_id"), ("backend", "backend_url"), ("frontend", "frontend_url"),
+                             ("github_secrets", "github_secret_names")):
+        if outputs.get(output):
+            found[resource] = checked.get(resource, True)
+    return found
+
+
+def extras(opts: Any, session: Any | None, outputs: Mapping[str, Any], health: Any, key_names: list[str],
+           lambda_key: str | None, lambda_url: str | None) -> ReportExtras:
+    from automation import cost
+    from automation.workspace import enabled_components
+
+    deployed = bool(outputs.get("instance_id") or outputs.get("backend_url") or outputs.get("frontend_url"))
+    costs, problem = cost.for_session(session, outputs, lambda_key, lambda_url) if session and deployed else ([], "")
+    return ReportExtras(
+        stack_exists=session is not None, deployed=deployed, last_update=last_update(session) if session else None,
+        costs=tuple(costs), cost_problem=problem,
+        plan=() if deployed else plan(opts.root, opts.stack, lambda_key, lambda_url),
+        resources=_resources(outputs, health, deployed, enabled_components(opts.root, opts.stack)),
+        versions=key_versions(opts.env, key_names))
+
+
+def write(opts: Any, session: Any | None, checked: Any, outputs: Mapping[str, Any], health: Any,
+          changes: Mapping[str, int], *, lambda_key: str | None, lambda_url: str | None,
+          fallback_update: str = "not run") -> tuple[str, str]:
+    """Build the report data (with extras) and write it; returns the two paths."""
+    from automation import report as reporting
+    from secrets_bridge.store import SecretStore
+
+    store = SecretStore.open(opts.env)
+    names = [k.name for k in checked.keys]
+    rotated = {n: (m.rotated_at if (m := store.meta(n)) else None) for n in names}
+    more = extras(opts, session, outputs, health, names, lambda_key, lambda_url)
+    if session is not None:
+        engine_version, backend = session.engine_version, session.backend
+    else:
+        from automation.engine import find_engine
+        from automation.workspace import backend_url
+
+        found = find_engine()
+        engine_version, backend = (found.version if found else "missing"), backend_url(opts.root)[0]
+    history = more.last_update
+    update_text = history.text() if history else ("never deployed" if session is None else fallback_update)
+    data = reporting.ReportData(
+        stack=opts.stack, keys=reporting.key_rows(checked.keys, rotated),
+        infrastructure=reporting.infra_rows(outputs, health) if more.deployed else (),
+        iac=reporting.IacStatus(engine_version=engine_version, backend=backend, stack=opts.stack, last_update=update_text,
+                                changes=dict(history.changes) if history and not changes else dict(changes)),
+        health=health, extras=more)
+    md_path, json_path = reporting.write_report(opts.stack, data, opts.root / "reports")
+    print(f"report: {md_path}", file=opts.out, flush=True)
+    return str(md_path), str(json_path)
+
+
+def report(opts: Any) -> tuple[str, str]:
+    """`report STACK`: also before the first deploy (no stack yet) and after a destroy."""
+    from automation import inject, pipeline, preflight
+    from automation.errors import StackNotFound
+    from automation.workspace import open_stack
+
+    try:
+        with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
+            current = inject.read_config(session)
+            checked, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=current,
+                                                 skip_verify=opts.skip_verify, live_names=opts.live_names)
+            raw = session.stack.outputs()
+            outputs = pipeline.masked_outputs(raw)
+            health = pipeline._health(opts, session, raw) if _has_targets(outputs) else None
+            key, url = pipeline._lambda_settings(session)
+            return write(opts, session, checked, outputs, health, {}, lambda_key=key, lambda_url=url)
+    except StackNotFound:
+        pass
+    checked, values = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config={},
+                                              skip_verify=opts.skip_verify, live_names=opts.live_names)
+    print(preflight.render(checked), file=opts.out, flush=True)
+    lambda_key = next((v for spec, v in values.items() if spec.name == "LAMBDA_API_KEY"), None)
+    url = os.environ.get("ORCHESTRA_LAMBDA_API_URL") or _setting(opts.root, opts.stack, "lambda_api_url", "") or None
+    return write(opts, None, checked, {}, None, {}, lambda_key=lambda_key, lambda_url=url)
+
+
+def _has_targets(outputs: Mapping[str, Any]) -> bool:
+    return any(outputs.get(k) for k in ("instance_id", "backend_url", "frontend_url"))
