@@ -29,16 +29,16 @@ ANCHORS = (STALE_LOCK, PENDING_OPERATION, ORPHANED_INSTANCE, INCORRECT_PASSPHRAS
 # First match wins: (error class name or None for any, message pattern, anchor).
 _RULES: tuple[tuple[str | None, re.Pattern[str], str], ...] = (
     ("StackLocked", re.compile(r"locked"), STALE_LOCK),
-    (None, re.compile(r"pending operation|interrupted|pulumi stack import", re.I), PENDING_OPERATION),
-    (None, re.compile(r"incorrect passphrase|passphrase must be set|failed to decrypt", re.I), INCORRECT_PASSPHRASE),
-    (None, re.compile(r"insufficient-capacity|no capacity|not enough capacity", re.I), NO_CAPACITY),
-    (None, re.compile(r"rate.?limit|429|too many requests", re.I), RATE_LIMITED),
-    (None, re.compile(r"orphan|not in pulumi state|NOT in Pulumi", re.I), ORPHANED_INSTANCE),
-    (None, re.compile(r"rejected|invalid api key|unauthorized|expired|\b401\b|\b403\b", re.I), INVALID_KEY),
-    ("Unhealthy", re.compile(r""), UNHEALTHY),
+    ("RotationFailed", re.compile(r""), LEAKED_KEY),
     ("RestoreFailed", re.compile(r""), RESTORE),
     ("StackNotFound", re.compile(r"stacks: none yet"), RESTORE),
-    ("RotationFailed", re.compile(r""), LEAKED_KEY),
+    (None, re.compile(r"pending operation", re.I), PENDING_OPERATION),
+    (None, re.compile(r"incorrect passphrase|passphrase must be set|failed to decrypt", re.I), INCORRECT_PASSPHRASE),
+    (None, re.compile(r"insufficient-capacity|no capacity|not enough capacity", re.I), NO_CAPACITY),
+    (None, re.compile(r"rate.?limit|too-many-requests|too many requests|\b429\b", re.I), RATE_LIMITED),
+    (None, re.compile(r"orphan|NOT in Pulumi state", re.I), ORPHANED_INSTANCE),
+    (None, re.compile(r"rejected|invalid-api-key|account-inactive|unauthorized|expired|\b401\b|\b403\b", re.I), INVALID_KEY),
+    ("Unhealthy", re.compile(r""), UNHEALTHY),
 )
 
 

@@ -182,7 +182,7 @@ def test_rotate_to_an_invalid_key_changes_nothing_or_rolls_back_and_the_stack_st
     rejected = ops_project.run("rotate", "LAMBDA_API_KEY", "local", stdin=never_issued)
     assert rejected.returncode == 46, rejected.stderr
     assert "was not accepted live (invalid" in rejected.stderr and "nothing changed" in rejected.stderr
-    assert "runbook: docs/runbooks.md#invalid-or-expired-key" in rejected.stderr
+    assert "runbook: docs/runbooks.md#rotate-a-leaked-key" in rejected.stderr
     store = ops_project.store()
     assert (store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY.previous")) == (current, previous)
     # Verification skipped: the key reaches the deploy, which fails, and the old key goes back.
