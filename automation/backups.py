@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from automation.errors import AutomationError, ConfigInvalid, Declined
+from automation.errors import BackupFailed, ConfigInvalid, Declined, RestoreFailed
 from secrets_bridge.files import write_private
 
 DIR_ENV = "ORCHESTRA_BACKUP_DIR"
@@ -29,18 +29,6 @@ KEEP_ENV = "ORCHESTRA_BACKUP_KEEP"
 DEFAULT_KEEP = 20
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 _NAME = re.compile(r"^(?P<stack>[A-Za-z0-9_.-]+)-(?P<stamp>\d{8}T\d{12}Z)-(?P<op>[a-z-]+)\.json$")
-
-
-class BackupFailed(AutomationError):
-    """The state could not be exported, so the operation was not started (exit 44)."""
-
-    exit_code = 44
-
-
-class RestoreFailed(AutomationError):
-    """No such backup, or the engine refused to import it (exit 45)."""
-
-    exit_code = 45
 
 
 @dataclass(frozen=True)
@@ -52,6 +40,11 @@ class Backup:
     taken_at: datetime
     resources: int
     bytes: int
+
+
+def _file_name(stack: str) -> str:
+    """ORG/STACK names a stack too; files and directories get ORG__STACK."""
+    return stack.replace("/", "__")
 
 
 def backup_root(root: Path) -> Path:
@@ -89,9 +82,10 @@ def _parse(path: Path) -> Backup | None:
 
 def list_backups(root: Path, stack: str) -> list[Backup]:
     """The stack's backups, newest first."""
-    directory = backup_root(root) / stack
-    found = [_parse(p) for p in sorted(directory.glob(f"{stack}-*.json"))] if directory.is_dir() else []
-    return sorted((b for b in found if b is not None and b.stack == stack), key=lambda b: b.name, reverse=True)
+    name = _file_name(stack)
+    directory = backup_root(root) / name
+    found = [_parse(p) for p in sorted(directory.glob(f"{name}-*.json"))] if directory.is_dir() else []
+    return sorted((b for b in found if b is not None and b.stack == name), key=lambda b: b.name, reverse=True)
 
 
 def prune(root: Path, stack: str, keep: int) -> list[Path]:
@@ -106,15 +100,16 @@ def take(session: Any, operation: str, *, now: datetime | None = None) -> Backup
     """Export the stack's state before `operation`; prune to the retention. Raises BackupFailed."""
     keep = keep_count()
     proc = session.cli(["stack", "export"])
-    if proc.returncode != 0:
-        from automation.workspace import engine_error_line
+    if proc.code != 0:
+        from automation.engine_cli import engine_error_line
 
         raise BackupFailed(f"{operation} of stack {session.name} not started: `pulumi stack export` failed "
                            f"({engine_error_line(proc.stderr)}); fix that first, a backup is taken before every change")
     stamp = (now or datetime.now(UTC)).strftime(_STAMP)
-    directory = backup_root(session.root) / session.name
+    name = _file_name(session.name)
+    directory = backup_root(session.root) / name
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = write_private(directory / f"{session.name}-{stamp}-{operation}.json", proc.stdout, overwrite=False)
+    path = write_private(directory / f"{name}-{stamp}-{operation}.json", proc.stdout, overwrite=False)
     prune(session.root, session.name, keep)
     backup = _parse(path)
     assert backup is not None   # the name was made by the pattern above
@@ -147,8 +142,8 @@ def confirm_restore(stack: str, path: Path, *, yes: bool, stdin: TextIO = sys.st
 
 def import_state(session: Any, path: Path) -> None:
     proc = session.cli(["stack", "import", "--file", str(path)])
-    if proc.returncode != 0:
-        from automation.workspace import engine_error_line
+    if proc.code != 0:
+        from automation.engine_cli import engine_error_line
 
         raise RestoreFailed(f"`pulumi stack import` of {path.name} into stack {session.name} failed: "
                             f"{engine_error_line(proc.stderr)}")

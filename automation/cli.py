@@ -17,7 +17,7 @@ import typer
 
 from automation import local_stack, pipeline
 from automation.errors import INTERRUPTED_EXIT_CODE, AutomationError
-from automation.workspace import project_root, valid_stack_name
+from automation.project import parse_stack_name, project_root
 from secrets_bridge.errors import SecretsBridgeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -45,7 +45,7 @@ def store_env(stack: str, env: str | None) -> str:
 
 def _options(stack: str, env: str | None, as_json: bool, **flags: Any) -> pipeline.Options:
     """Resolve paths and, for the local stack, bring the sandbox up first."""
-    stack = valid_stack_name(stack)
+    stack = parse_stack_name(stack).full
     root = project_root()
     out = sys.stderr if as_json else sys.stdout
     live_names = None
@@ -141,7 +141,7 @@ def backups(stack: str = StackArg, as_json: bool = JsonOpt) -> None:
     """The state backups taken before every up, refresh and destroy, newest first."""
     from automation import backups as saved
 
-    listed = saved.list_backups(project_root(), valid_stack_name(stack))
+    listed = saved.list_backups(project_root(), parse_stack_name(stack).full)
     _emit(as_json, listed, lambda: saved.render(listed))
 
 
@@ -188,7 +188,7 @@ def report(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = Env
 def engine(action: str = typer.Argument("ensure", help="ensure (find, download or build) or where (find only)"),
            as_json: bool = JsonOpt) -> None:
     """Find, download or build the Pulumi engine."""
-    from automation.engine import main as engine_main
+    from automation.engine.command import main as engine_main
 
     code = engine_main([action, *(["--json"] if as_json else [])])
     if code:

@@ -119,7 +119,7 @@ def for_session(session: Any, outputs: Mapping[str, Any], api_key: str | None, a
     if not api_key:
         return [], "no Lambda API key to ask for prices"
     exported = session.cli(["stack", "export"])
-    launched = launch_times(exported.stdout) if exported.returncode == 0 else {}
+    launched = launch_times(exported.stdout) if exported.code == 0 else {}
     from automation.health import DEFAULT_LAMBDA_API_URL
 
     try:

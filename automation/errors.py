@@ -1,8 +1,9 @@
 """Errors of the automation driver: one class per pipeline stage, each its own exit code.
 
     AutomationError                base
+    ├── UsageError           (2)   a bad argument, e.g. a stack name breaking the naming rule
     ├── PreflightFailed     (30)   a key is missing, malformed or invalid; `check` blocks
-    ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine.py)
+    ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine/)
     ├── BackendUnreachable  (32)   the state backend cannot be used
     ├── StackNotFound       (33)   unknown stack and no --create; the message lists stacks
     ├── StackLocked         (34)   another update holds the stack; says how to clear it
@@ -14,7 +15,10 @@
     ├── DestroyFailed       (40)
     ├── ConfigInvalid       (41)   stack config missing or wrong; names the key and the fix
     ├── SandboxFailed       (42)   the local sandbox emulators could not start
-    └── Declined            (43)   the person answered no at the confirmation
+    ├── Declined            (43)   the person answered no at the confirmation
+    ├── BackupFailed        (44)   the state could not be exported, so the change was not started
+    ├── RestoreFailed       (45)   no such backup, or the engine refused to import it
+    └── RotationFailed      (46)   the new key was rejected, or its deploy failed and the old key is back
 Ctrl-C exits 130 after the engine has stopped the update cleanly.
 secrets_bridge errors (exit codes 3-12) pass through unchanged.
 """
@@ -24,6 +28,10 @@ from __future__ import annotations
 
 class AutomationError(Exception):
     exit_code = 1
+
+
+class UsageError(AutomationError):
+    exit_code = 2
 
 
 class PreflightFailed(AutomationError):
@@ -83,3 +91,15 @@ class Declined(AutomationError):
 
 
 INTERRUPTED_EXIT_CODE = 130
+
+
+class BackupFailed(AutomationError):
+    exit_code = 44
+
+
+class RestoreFailed(AutomationError):
+    exit_code = 45
+
+
+class RotationFailed(AutomationError):
+    exit_code = 46

@@ -13,15 +13,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from infra.lambda_cloud import DEFAULT_API_URL as DEFAULT_LAMBDA_API_URL
+from infra.lambda_cloud import GONE_STATUSES, InvalidInput
+from infra.lambda_cloud.catalog import api_url as lambda_api_url
+from infra.lambda_cloud.catalog import auth_headers, instance_path
+from infra.lambda_cloud.errors import error_fields
 from secrets_bridge.masking import mask
+from secrets_bridge.tables import render_table
 
-DEFAULT_LAMBDA_API_URL = "https://cloud.lambda.ai"
-_FINAL_INSTANCE_STATUSES = {"terminated", "terminating", "preempted"}
 # API answers that waiting cannot change (wrong key, inactive account, no such instance).
 _FINAL_HTTP = {401, 403, 404}
 
@@ -81,17 +85,23 @@ def _scrubber(secret: str | None) -> Callable[[str], str]:
 def _api_error(response: httpx.Response) -> str:
     """`code: message` from a Lambda `{"error": {...}}` body; the code is what callers branch on."""
     try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
+        body = response.json()
+    except ValueError:
         return response.text[:200]
-    return f"{error.get('code', '?')}: {error.get('message', '')}".strip()
+    code, message, _suggestion = error_fields(body)
+    return f"{code or '?'}: {message or ''}".strip()
 
 
 def _instance_probe(instance_id: str, api_url: str, api_key: str | None) -> _Probe:
-    url = f"{api_url.rstrip('/')}/api/v1/instances/{instance_id}"
+    try:
+        url = lambda_api_url(api_url, instance_path(instance_id))
+    except InvalidInput as exc:
+        url, bad_id = "", str(exc)
 
     def request(client: httpx.Client, timeout: float) -> httpx.Response:
-        return client.get(url, headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout)
+        if not url:
+            raise httpx.InvalidURL(bad_id)
+        return client.get(url, headers=auth_headers(api_key or ""), timeout=timeout)
 
     def judge(response: httpx.Response) -> tuple[bool, str, str, bool]:
         if response.status_code != 200:
@@ -99,9 +109,9 @@ def _instance_probe(instance_id: str, api_url: str, api_key: str | None) -> _Pro
         data = response.json().get("data") or {}
         status = str(data.get("status", "?"))
         detail = "" if status == "active" else f"instance is {status}, waiting for active"
-        if status in _FINAL_INSTANCE_STATUSES:
+        if status in GONE_STATUSES:
             detail = f"instance is {status}: it will not become active; redeploy with `up`"
-        return status == "active", status, detail, status in _FINAL_INSTANCE_STATUSES
+        return status == "active", status, detail, status in GONE_STATUSES
 
     return _Probe("instance", instance_id, request, judge)
 
@@ -178,26 +188,25 @@ def check_health(outputs: Mapping[str, Any], *, lambda_api_key: str | None, lamb
                 if not probe.final and not (probe.result and probe.result.ok):
                     remaining = max(deadline - time.monotonic(), 0.0)
                     _attempt(probe, client, max(min(request_timeout_s, remaining), 0.5), scrub)
-            pending = [p for p in probes if not p.final and not p.result.ok]
+            pending = [p for p in probes if not p.final and not (p.result and p.result.ok)]
             now = time.monotonic()
             if not pending or now + pause > deadline:
                 break
             time.sleep(pause)
             pause = min(pause * 1.5, max_interval_s)
-    return HealthReport(targets=tuple(p.result for p in probes), checked_at=datetime.now(timezone.utc),
+    return HealthReport(targets=tuple(p.result for p in probes if p.result), checked_at=datetime.now(UTC),
                         elapsed_s=round(time.monotonic() - started, 3))
 
 
 def render(report: HealthReport) -> str:
     """A fixed-width table, one row per target with ✅/❌."""
-    rows = [("", "Target", "Endpoint", "Status", "Latency", "Attempts", "Detail")]
+    rows = []
     for t in report.targets:
         latency = f"{t.latency_ms:.0f} ms" if t.latency_ms is not None else "-"
         rows.append(("✅" if t.ok else "❌", t.name, t.target, t.status, latency, str(t.attempts), t.detail or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     verdict = "healthy" if report.healthy else "UNHEALTHY"
-    lines = [f"Health: {verdict} ({report.elapsed_s:.1f} s, {report.checked_at:%Y-%m-%d %H:%M:%S} UTC)"]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = [f"Health: {verdict} ({report.elapsed_s:.1f} s, {report.checked_at:%Y-%m-%d %H:%M:%S} UTC)",
+             render_table(("", "Target", "Endpoint", "Status", "Latency", "Attempts", "Detail"), rows, marks=True)]
     if not report.targets:
         lines.append("(no targets: the stack exports no instance_id, backend_url or frontend_url)")
     return "\n".join(lines)
@@ -233,4 +242,5 @@ def watch(outputs: Mapping[str, Any], *, lambda_api_key: str | None, lambda_api_
         if moved:
             on_change(report, moved)
         last, count = report, count + 1
+    assert last is not None, "watch needs at least one round"
     return last

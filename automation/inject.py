@@ -8,15 +8,14 @@ ciphertext instead of churning on every run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from automation.engine_cli import engine_error_line
 from automation.errors import InjectFailed
-from automation.workspace import StackSession, engine_error_line
+from automation.project import config_key
+from automation.workspace import StackSession
 from secrets_bridge.catalog import KeySpec
-
-NAMESPACE = "orchestra"
 
 
 @dataclass(frozen=True)
@@ -26,18 +25,6 @@ class InjectResult:
     cli_calls: int                # the one config read plus one `config set` per changed key
 
 
-def config_key(spec: KeySpec) -> str:
-    return f"{NAMESPACE}:{spec.config_key}"
-
-
-def read_config(session: StackSession) -> dict[str, str]:
-    """The stack's config, decrypted, in memory only (stdout captured, never shown)."""
-    proc = session.cli(["config", "--show-secrets", "--json"])
-    if proc.returncode != 0:
-        raise InjectFailed(f"reading the config of stack {session.name} failed: {engine_error_line(proc.stderr)}")
-    return {key: str(entry.get("value", "")) for key, entry in json.loads(proc.stdout or "{}").items()}
-
-
 def plan(current: Mapping[str, str], wanted: Mapping[KeySpec, str]) -> tuple[list[KeySpec], list[KeySpec]]:
     """(to set, already equal): a key is set only when its value differs."""
     to_set = [spec for spec, value in wanted.items() if current.get(config_key(spec)) != value]
@@ -45,13 +32,14 @@ def plan(current: Mapping[str, str], wanted: Mapping[KeySpec, str]) -> tuple[lis
     return to_set, same
 
 
-def inject(session: StackSession, wanted: Mapping[KeySpec, str], current: Mapping[str, str]) -> InjectResult:
-    """Set the changed secrets; `current` is read_config's answer (the caller's one read, counted here)."""
+def inject(session: StackSession, wanted: Mapping[KeySpec, str]) -> InjectResult:
+    """Set the changed secrets; the session's one config read is counted here."""
     calls = 1
-    to_set, same = plan(current, wanted)
+    to_set, same = plan(session.config(), wanted)
     for spec in to_set:
         proc = session.cli(["config", "set", config_key(spec), "--secret"], stdin=wanted[spec])
         calls += 1
-        if proc.returncode != 0:
+        if proc.code != 0:
             raise InjectFailed(f"setting {spec.name} ({config_key(spec)}) on stack {session.name} failed: {engine_error_line(proc.stderr)}")
+        session.config_changed(config_key(spec), wanted[spec])
     return InjectResult(changed=tuple(s.name for s in to_set), unchanged=tuple(s.name for s in same), cli_calls=calls)

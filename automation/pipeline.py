@@ -90,12 +90,12 @@ def _change(op: str, stack: str, changes: Mapping[str, int]) -> ChangeResult:
 
 def _prepare(opts: Options, session: StackSession) -> tuple[preflight.PreflightResult, inject.InjectResult]:
     """Preflight (blocking on problems) and inject the changed keys; one config read for both."""
-    current = inject.read_config(session)
+    current = session.config()
     result, values = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=current,
                                              skip_verify=opts.skip_verify, live_names=opts.live_names)
     _say(opts, preflight.render(result))
     preflight.require_ok(result)
-    injected = inject.inject(session, values, current)
+    injected = inject.inject(session, values)
     _say(opts, f"inject: {', '.join(injected.changed) or 'nothing changed'}")
     return result, injected
 
@@ -106,7 +106,7 @@ def check(opts: Options) -> preflight.PreflightResult:
 
     try:
         with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
-            current = inject.read_config(session)
+            current = session.config()
     except (EngineMissing, BackendUnreachable, StackNotFound):
         current = {}   # the preflight table reports engine and backend problems itself
     result, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=current,
@@ -190,13 +190,14 @@ def health(opts: Options, watch_s: float = 0) -> HealthReport:
 
 def _lambda_settings(session: StackSession) -> tuple[str | None, str | None]:
     """The Lambda key and API URL the program itself used (env override › stack config)."""
-    current = inject.read_config(session)
+    current = session.config()
     url = os.environ.get("ORCHESTRA_LAMBDA_API_URL") or current.get("orchestra:lambda_api_url")
     return current.get("orchestra:lambda_api_key"), url
 
 
 def _health(opts: Options, session: StackSession, raw_outputs: Mapping[str, Any]) -> HealthReport:
-    from automation.health import check_health, render as render_health
+    from automation.health import check_health
+    from automation.health import render as render_health
 
     key, url = _lambda_settings(session)
     plain = {name: out.value for name, out in raw_outputs.items()}

@@ -1,9 +1,11 @@
 """Preflight: every key the stack needs is present, well-formed and (live) valid; engine and backend usable.
 
-The stack config is where the driver writes keys, so it is only a fallback
-source here: a key set by hand with `pulumi config set --secret` counts as
-present, but a value from the environment or the local store always wins and is
-what gets injected (a rotated store key is never shadowed by its old copy).
+Which value wins is the chain's DEPLOY policy (secrets_bridge.resolver.values_to_deploy):
+env › CI secrets › store, the stack config only filling gaps, so a key set by hand
+with `pulumi config set --secret` counts as present but a rotated store key is never
+shadowed by its old stack copy. A live verdict of `unknown` (network, 429, 5xx)
+never blocks: only a key the API rejected, or one missing or malformed, does.
+Preflight writes nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from pathlib import Path
 
 from semver import VersionInfo
 
-from automation.errors import BackendUnreachable, PreflightFailed
-from automation.inject import config_key
-from automation.workspace import backend_url, check_backend, required_specs
+from automation.errors import PreflightFailed
+from automation.project import backend_url, config_key, file_backend_problem, required_specs
 from secrets_bridge.catalog import KeySpec
 from secrets_bridge.masking import mask
+from secrets_bridge.tables import render_table
 
 # Engine events arrive over gRPC from 3.206 on; older engines lack flags the driver uses.
 MIN_ENGINE = VersionInfo(3, 206, 0)
@@ -59,18 +61,17 @@ class PreflightResult:
 
 
 def resolve_values(env: str, specs: list[KeySpec], stack_config: Mapping[str, str]) -> tuple[dict[KeySpec, str], dict[str, str]]:
-    """(values, sources): env › CI › local store via the chain; the stack config only fills gaps."""
-    from secrets_bridge.resolver import resolve_all
+    """(values, sources) by the chain's DEPLOY policy; `stack_config` is the stack's config (orchestra:... keys)."""
+    from secrets_bridge.resolver import values_to_deploy
 
-    resolved = resolve_all(env, stack=None, names=[spec.name for spec in specs])
+    from_stack = {spec.name: stack_config[config_key(spec)] for spec in specs if stack_config.get(config_key(spec))}
+    resolved = values_to_deploy(env, [spec.name for spec in specs], stack_config=from_stack)
     values: dict[KeySpec, str] = {}
     sources: dict[str, str] = {}
     for spec in specs:
         res = resolved.get(spec.name)
         if res is not None and res.value:
             values[spec], sources[spec.name] = res.value, res.source or "?"
-        elif stack_config.get(config_key(spec)):
-            values[spec], sources[spec.name] = stack_config[config_key(spec)], "stack-config"
     return values, sources
 
 
@@ -105,7 +106,7 @@ def _key_status(spec: KeySpec, value: str | None, source: str | None, live: str,
 
 
 def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str, str], skip_verify: bool,
-                  live_names: set[str] | None = None) -> tuple[PreflightResult, dict[KeySpec, str]]:
+                  live_names: frozenset[str] | None = None) -> tuple[PreflightResult, dict[KeySpec, str]]:
     """Check everything `up` needs; `live_names` limits live checks (the sandbox emulates only some APIs)."""
     specs = required_specs(root, stack)
     values, sources = resolve_values(env, specs, stack_config)
@@ -120,11 +121,7 @@ def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str
                              *verdicts.get(spec.name, ("skipped", ""))) for spec in specs)
     engine, engine_problem = _engine_status()
     url, _ = backend_url(root)
-    backend_problem = None
-    try:
-        check_backend(url)
-    except BackendUnreachable as exc:
-        backend_problem = str(exc)
+    backend_problem = file_backend_problem(url)
     verification = "skipped" if skip_verify else ("live" if live_names is None else "sandbox: live verification against the emulator only")
     result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=engine,
                              engine_problem=engine_problem, backend=url, backend_problem=backend_problem)
@@ -134,12 +131,9 @@ def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str
 def render(result: PreflightResult) -> str:
     """Status tables: one row per key with ✅/❌ and the action required."""
     icon = {True: "❌", False: "✅"}
-    rows = [("", "Key", "Source", "Value", "Format", "Live", "Action required")]
-    for k in result.keys:
-        rows.append((icon[k.blocking], k.name, k.source or "-", k.masked, k.format, k.live, k.action or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [f"Preflight for stack {result.stack} (store env {result.env}; verification: {result.verification})"]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    rows = [(icon[k.blocking], k.name, k.source or "-", k.masked, k.format, k.live, k.action or "-") for k in result.keys]
+    lines = [f"Preflight for stack {result.stack} (store env {result.env}; verification: {result.verification})",
+             render_table(("", "Key", "Source", "Value", "Format", "Live", "Action required"), rows, marks=True)]
     lines.append(f"{icon[bool(result.engine_problem)]} engine   {result.engine}  {result.engine_problem or ''}".rstrip())
     lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend}  {result.backend_problem or ''}".rstrip())
     return "\n".join(lines)

@@ -9,16 +9,16 @@ the files are created 0600 (os.open with the mode, never chmod afterwards).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from automation.health import HealthReport
+from secrets_bridge.files import write_private
 
 if TYPE_CHECKING:
     from automation.report_sections import ReportExtras
@@ -104,7 +104,7 @@ class ReportData:
     infrastructure: tuple[InfraRow, ...]
     iac: IacStatus
     health: HealthReport | None = None
-    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     extras: ReportExtras | None = None      # verdict, cost, diagram, rotation, plan (automation/report_sections.py)
 
     def summary(self) -> dict[str, bool]:
@@ -119,12 +119,18 @@ class ReportData:
 class KeyStatusLike(Protocol):
     """What the preflight reports per key (automation.preflight.KeyStatus)."""
 
-    name: str
-    source: str | None
-    masked: str
-    format: str
-    live: str
-    action: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def masked(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def live(self) -> str: ...
+    @property
+    def action(self) -> str: ...
 
 
 def key_rows(statuses: Iterable[KeyStatusLike], rotated_at: Mapping[str, datetime | None]) -> tuple[KeyRow, ...]:
@@ -264,22 +270,16 @@ def render_json(data: ReportData) -> dict[str, Any]:
     }
 
 
-def _write_new(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def write_report(stack: str, data: ReportData, directory: Path | None = None) -> tuple[Path, Path]:
     """Write <directory>/<stack>-<UTC timestamp>.md and .json (default directory: ./reports)."""
     if not _STACK_NAME.match(stack):
         raise ValueError(f"not a stack name: {stack!r}")
     directory = directory or Path.cwd() / "reports"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    base = directory / f"{stack}-{data.generated_at.astimezone(timezone.utc).strftime(_STAMP)}"
+    base = directory / f"{stack}-{data.generated_at.astimezone(UTC).strftime(_STAMP)}"
     md_path, json_path = base.with_name(base.name + ".md"), base.with_name(base.name + ".json")
-    _write_new(md_path, render_markdown(data))
-    _write_new(json_path, json.dumps(render_json(data), indent=2, ensure_ascii=False) + "\n")
+    write_private(md_path, render_markdown(data), overwrite=False)
+    write_private(json_path, json.dumps(render_json(data), indent=2, ensure_ascii=False) + "\n", overwrite=False)
     from automation.report_build import prune_reports
 
     prune_reports(directory, stack)

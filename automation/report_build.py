@@ -77,7 +77,7 @@ def key_versions(env: str, names: list[str]) -> dict[str, KeyVersions]:
 
 
 def _setting(root: Path, stack: str, name: str, fallback: str) -> str:
-    from automation.workspace import project_file, stack_file
+    from automation.project import project_file, stack_file
 
     stack_cfg = stack_file(root, stack).get("config") or {}
     if f"orchestra:{name}" in stack_cfg:
@@ -88,7 +88,7 @@ def _setting(root: Path, stack: str, name: str, fallback: str) -> str:
 
 def plan(root: Path, stack: str, lambda_key: str | None, lambda_url: str | None) -> tuple[str, ...]:
     """What `up` would create, from the enabled components and the stack's settings; Lambda priced live."""
-    from automation.workspace import enabled_components
+    from automation.project import enabled_components
 
     enabled = enabled_components(root, stack)
     items = []
@@ -136,7 +136,7 @@ def _resources(outputs: Mapping[str, Any], health: Any, deployed: bool, enabled:
 def extras(opts: Any, session: Any | None, outputs: Mapping[str, Any], health: Any, key_names: list[str],
            lambda_key: str | None, lambda_url: str | None) -> ReportExtras:
     from automation import cost
-    from automation.workspace import enabled_components
+    from automation.project import enabled_components
 
     deployed = bool(outputs.get("instance_id") or outputs.get("backend_url") or outputs.get("frontend_url"))
     costs, problem = cost.for_session(session, outputs, lambda_key, lambda_url) if session and deployed else ([], "")
@@ -163,7 +163,7 @@ def write(opts: Any, session: Any | None, checked: Any, outputs: Mapping[str, An
         engine_version, backend = session.engine_version, session.backend
     else:
         from automation.engine import find_engine
-        from automation.workspace import backend_url
+        from automation.project import backend_url
 
         found = find_engine()
         engine_version, backend = (found.version if found else "missing"), backend_url(opts.root)[0]
@@ -182,13 +182,13 @@ def write(opts: Any, session: Any | None, checked: Any, outputs: Mapping[str, An
 
 def report(opts: Any) -> tuple[str, str]:
     """`report STACK`: also before the first deploy (no stack yet) and after a destroy."""
-    from automation import inject, pipeline, preflight
+    from automation import pipeline, preflight
     from automation.errors import StackNotFound
     from automation.workspace import open_stack
 
     try:
         with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
-            current = inject.read_config(session)
+            current = session.config()
             checked, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=current,
                                                  skip_verify=opts.skip_verify, live_names=opts.live_names)
             raw = session.stack.outputs()

@@ -69,7 +69,7 @@ def recommendations(data: Any) -> list[tuple[str, str]]:
             found.append(("P2", f"nothing is deployed on stack {data.stack} (last: {extras.last_update.text()}): "
                                 f"`python -m automation up {data.stack}` to deploy again"))
         else:
-            from automation.local_stack import LOCAL_STACK
+            from automation.sandbox.local_stack import LOCAL_STACK
 
             create = "" if extras.stack_exists or data.stack == LOCAL_STACK else " --create"
             found.append(("P2", f"stack {data.stack} has never been deployed: `python -m automation up {data.stack}{create}`"))

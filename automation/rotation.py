@@ -22,17 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from automation.errors import AutomationError, ConfigInvalid
+from automation.errors import AutomationError, ConfigInvalid, RotationFailed
 from secrets_bridge.errors import SecretsBridgeError
 from secrets_bridge.masking import mask
 
 PREVIOUS_SUFFIX = ".previous"
-
-
-class RotationFailed(AutomationError):
-    """The new key was rejected, or the deploy with it failed and the old key was put back (exit 46)."""
-
-    exit_code = 46
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ def read_new_value(name: str, stdin: TextIO = sys.stdin) -> str:
 
 
 def _spec(opts: Any, name: str) -> Any:
-    from automation.workspace import required_specs
+    from automation.project import required_specs
     from secrets_bridge.catalog import CATALOG
 
     specs = {s.name: s for s in CATALOG if s.secret}

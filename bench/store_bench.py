@@ -3,13 +3,19 @@
 - the KDF alone (OWASP scrypt, the cost every process pays once);
 - open a store and read 1 key vs 1,000 keys, each in a fresh process (the ratio stays near 1
   because the KDF runs once per process, not once per value);
-- sequential `set` throughput (each set is a locked read-modify-write with two fsyncs).
+- sequential `set` throughput (each set is a locked read-modify-write with two fsyncs);
+- concurrent `set` throughput with 1, 2, 4, 8 writers, each set paying its own KDF as a fresh
+  `secrets-bridge set` process does: "serialised" holds one lock around the KDF and the write
+  (the KDF inside the lock, every writer waits for every other's KDF), "KDF outside" is the
+  store as it is (derive first, then re-read, verify and write under the lock).
 
-Printed figures, not a test.
+Printed figures, not a test (the tests assert only that 8 x 25 concurrent sets lose nothing).
 """
 
 from __future__ import annotations
 
+import fcntl
+import multiprocessing
 import os
 import secrets
 import statistics
@@ -22,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from secrets_bridge import store_format  # noqa: E402
 from secrets_bridge.store import SecretStore  # noqa: E402
 from secrets_bridge.store_format import DEFAULT_KDF, new_salt  # noqa: E402
 
@@ -65,6 +72,52 @@ def sets_per_second(store: SecretStore, count: int, prefix: str) -> float:
     return count / (time.perf_counter() - t0)
 
 
+SETS_PER_WRITER = 3
+_fork = multiprocessing.get_context("fork")
+
+
+def _writer(directory: Path, master_key: str, number: int, serialised: bool) -> None:
+    mutex = os.open(directory / "bench.mutex", os.O_RDWR | os.O_CREAT, 0o600)
+    for i in range(SETS_PER_WRITER):
+        store_format._derived.clear()  # a fresh process derives its keys again
+        if serialised:
+            fcntl.flock(mutex, fcntl.LOCK_EX)
+        try:
+            SecretStore.open("concurrent", master_key=master_key, directory=directory,
+                             lock_timeout=600).set(f"W{number}_{i}", secrets.token_urlsafe(40))
+        finally:
+            if serialised:
+                fcntl.flock(mutex, fcntl.LOCK_UN)
+
+
+def concurrent_sets_per_second(directory: Path, master_key: str, writers: int, serialised: bool) -> float:
+    SecretStore.open("concurrent", master_key=master_key, directory=directory).set("SEED", "x")
+    procs = [_fork.Process(target=_writer, args=(directory, master_key, n, serialised)) for n in range(writers)]
+    t0 = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    elapsed = time.perf_counter() - t0
+    assert all(proc.exitcode == 0 for proc in procs)
+    store = SecretStore.open("concurrent", master_key=master_key, directory=directory)
+    assert len(store.names()) == writers * SETS_PER_WRITER + 1, "a set was lost"
+    store.path.unlink()
+    return writers * SETS_PER_WRITER / elapsed
+
+
+def concurrency_rows(directory: Path, master_key: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for writers in (1, 2, 4, 8):
+        before = concurrent_sets_per_second(directory, master_key, writers, serialised=True)
+        after = concurrent_sets_per_second(directory, master_key, writers, serialised=False)
+        rows.append((f"{writers} writer(s) x {SETS_PER_WRITER} sets, KDF inside one lock", f"{before:8.2f} sets/s",
+                     "1.00 (base)"))
+        rows.append((f"{writers} writer(s) x {SETS_PER_WRITER} sets, KDF outside the lock", f"{after:8.2f} sets/s",
+                     f"{after / before:.2f} x serialised"))
+    return rows
+
+
 def main() -> None:
     master_key = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,6 +130,7 @@ def main() -> None:
         small = SecretStore.open("small", master_key=master_key, directory=directory)
         small_rate = sets_per_second(small, 200, "SMALL")
         big_rate = sets_per_second(big, 50, "MORE")
+        concurrent = concurrency_rows(directory, master_key)
 
     rows = [
         ("KDF alone (scrypt n=2^17 r=8 p=1)", f"{kdf:8.1f} ms", "1.00 (base)"),
@@ -85,9 +139,11 @@ def main() -> None:
          f"{read_all / kdf:.2f} x KDF, {read_all / read_1:.2f} x 1 key"),
         ("sequential set, store of 0..200 keys", f"{small_rate:8.1f} sets/s", "1.00 (base)"),
         (f"sequential set, store of {KEYS:,}+ keys", f"{big_rate:8.1f} sets/s", f"{big_rate / small_rate:.2f} x small"),
+        *concurrent,
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"secret store benchmark (median of {RUNS} for timings; Python {sys.version.split()[0]})")
+    print(f"secret store benchmark (median of {RUNS} for timings; {os.cpu_count()} CPUs; "
+          f"Python {sys.version.split()[0]})")
     print(f"{'measurement':<{width}}  {'value':>15}  ratio")
     for name, value, ratio in rows:
         print(f"{name:<{width}}  {value:>15}  {ratio}")

@@ -1,7 +1,6 @@
 """Concurrent vs one-by-one live verification, measured side by side in one run.
 
-Seven checks (five keys, backend /health, frontend) against loopback servers that
-each answer after 300 ms. Prints wall times and ratios; it is not a test.
+Five key checks against loopback servers that each answer after 300 ms. Prints wall times and ratios; it is not a test.
 
     python bench/verify_bench.py
 
@@ -20,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from secrets_bridge.verify import verify_all_sync  # noqa: E402
-from tests.verify.servers import CANARY, VALID_ROUTES, FakeApi, Route, fake_apis  # noqa: E402
+from tests.support.verify_apis import CANARY, VALID_ROUTES, Route, fake_apis  # noqa: E402
 
 DELAY_S = 0.3
 
@@ -30,13 +29,10 @@ def main() -> None:
             for name, (_, routes) in VALID_ROUTES.items()}
     with ExitStack() as stack:
         _, urls = stack.enter_context(fake_apis(slow))
-        backend = stack.enter_context(FakeApi({"/health": Route(200, {"ok": True}, delay_s=DELAY_S)}))
-        frontend = stack.enter_context(FakeApi({"/": Route(200, "<html></html>", delay_s=DELAY_S)}))
         common = {"urls": urls, "timeout": 10.0, "lambda_pace_s": 0.0}
-        endpoints = {"backend_url": backend.url, "frontend_url": frontend.url + "/"}
 
         started = time.perf_counter()
-        results = verify_all_sync(dict(CANARY), **common, **endpoints)
+        results = verify_all_sync(dict(CANARY), **common)
         concurrent = time.perf_counter() - started
         assert {r.verdict for r in results} == {"valid"}, results
 
@@ -45,11 +41,6 @@ def main() -> None:
             started = time.perf_counter()
             verify_all_sync({name: value}, **common)
             singles[name] = time.perf_counter() - started
-        for label, kw in (("backend", {"backend_url": endpoints["backend_url"]}),
-                          ("frontend", {"frontend_url": endpoints["frontend_url"]})):
-            started = time.perf_counter()
-            verify_all_sync({}, **common, **kw)
-            singles[label] = time.perf_counter() - started
 
     one_by_one = sum(singles.values())
     slowest_name, slowest = max(singles.items(), key=lambda kv: kv[1])

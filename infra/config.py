@@ -28,27 +28,16 @@ from typing import Any
 
 import pulumi
 
+from infra.lambda_cloud.catalog import DEFAULT_API_URL, INSTANCE_TYPES, REGION_CODES
 from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
 
 NAMESPACE = "orchestra"
 LAMBDA_API_URL_ENV = "ORCHESTRA_LAMBDA_API_URL"
 
-# PublicRegionCode of the Lambda Cloud API (specs/lambda-cloud-openapi-1.8.3.json).
-LAMBDA_REGIONS = (
-    "asia-northeast-1", "asia-northeast-2", "asia-south-1", "australia-east-1",
-    "europe-central-1", "me-west-1", "us-east-1", "us-east-2", "us-east-3",
-    "us-midwest-1", "us-midwest-2", "us-south-1", "us-south-2", "us-south-3",
-    "us-west-1", "us-west-2", "us-west-3",
-)
-# Instance types Lambda Cloud lists; the API has no enum, so a new type needs
-# orchestra:lambda_allow_unknown_instance_type (the provider still checks capacity).
-LAMBDA_INSTANCE_TYPES = (
-    "gpu_1x_a10", "gpu_1x_a100", "gpu_1x_a100_sxm4", "gpu_1x_a6000", "gpu_1x_gh200",
-    "gpu_1x_h100_pcie", "gpu_1x_h100_sxm5", "gpu_1x_rtx6000",
-    "gpu_2x_a100", "gpu_2x_a6000", "gpu_2x_h100_sxm5",
-    "gpu_4x_a100", "gpu_4x_a6000", "gpu_4x_h100_sxm5",
-    "gpu_8x_a100", "gpu_8x_a100_80gb_sxm4", "gpu_8x_h100_sxm5", "gpu_8x_v100", "gpu_8x_b200_sxm6",
-)
+# The catalog lives with the Lambda client; an instance type newer than its list needs
+# orchestra:lambda_allow_unknown_instance_type (the provider still checks it with /instance-types).
+LAMBDA_REGIONS = REGION_CODES
+LAMBDA_INSTANCE_TYPES = INSTANCE_TYPES
 VERCEL_TARGETS = ("production", "preview")
 
 # Defaults of the non-secret keys, as Pulumi.yaml declares them.
@@ -56,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "enable_lambda": True,
     "enable_github": True,
     "enable_vercel": True,
-    "lambda_api_url": "https://cloud.lambda.ai",
+    "lambda_api_url": DEFAULT_API_URL,
     "lambda_region": "us-east-1",
     "lambda_fallback_regions": [],
     "lambda_instance_type": "gpu_1x_a10",
@@ -66,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "lambda_ssh_public_key": "",
     "lambda_file_system_names": [],
     "lambda_active_timeout_seconds": 900,
+    "lambda_poll_interval_seconds": 10,
+    "lambda_keep_on_timeout": False,
     "backend_port": 8000,
     "backend_image": "",
     "backend_url_override": "",
@@ -105,6 +96,8 @@ class LambdaSettings:
     ssh_public_key: str | None      # None: Lambda Cloud generates the pair
     file_system_names: tuple[str, ...]
     active_timeout_seconds: int
+    poll_interval_seconds: int
+    keep_on_timeout: bool
     backend_port: int
     backend_image: str
 
@@ -280,6 +273,8 @@ def _read_lambda(r: _Reader, stack: str, environ: Mapping[str, str]) -> LambdaSe
         ssh_public_key=r.optional("lambda_ssh_public_key"),
         file_system_names=r.strings("lambda_file_system_names"),
         active_timeout_seconds=r.integer("lambda_active_timeout_seconds", 30, 7200),
+        poll_interval_seconds=r.integer("lambda_poll_interval_seconds", 1, 300),
+        keep_on_timeout=r.boolean("lambda_keep_on_timeout"),
         backend_port=port,
         backend_image=image,
     )

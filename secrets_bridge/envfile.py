@@ -11,23 +11,30 @@ kept); every other byte is kept as it was.
 from __future__ import annotations
 
 import io
-import os
 import re
-import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from dotenv.parser import parse_stream
 
-from secrets_bridge.errors import StoreUnreadable
+from secrets_bridge.errors import InvalidValue, StoreUnreadable
+from secrets_bridge.files import write_private
 
 _BARE = re.compile(r"[A-Za-z0-9_./:+=@-]*")
 
 
 def format_assignment(name: str, value: str) -> str:
-    """`NAME=value`, double-quoted (with escapes python-dotenv undoes) unless plainly safe."""
+    """`NAME=value` that python-dotenv and a POSIX shell (`. file`) both read back unchanged,
+    and that never runs anything when sourced: bare when plainly safe, else single quotes,
+    else (a value holding ' or \\) double quotes with only \\ and " escaped. A value that also
+    holds $ or ` there has no such spelling: InvalidValue, naming the key, never the value."""
     if _BARE.fullmatch(value):
         return f"{name}={value}\n"
+    if "'" not in value and "\\" not in value:
+        return f"{name}='{value}'\n"
+    if "$" in value or "`" in value:
+        raise InvalidValue(f"the value of {name} holds a quote or backslash together with $ or `: no quoting "
+                           "makes both a shell and dotenv read it back unchanged; nothing was written")
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{name}="{escaped}"\n'
 
@@ -43,7 +50,7 @@ def merge_assignments(text: str, values: Mapping[str, str]) -> str:
     seen: set[str] = set()
     for binding in parse_stream(io.StringIO(text)):
         original = binding.original.string
-        if binding.key in values:
+        if binding.key is not None and binding.key in values:
             seen.add(binding.key)
             export = "export " if original.split(None, 1)[0] == "export" else ""
             out.append(export + format_assignment(binding.key, values[binding.key]))
@@ -56,24 +63,12 @@ def merge_assignments(text: str, values: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-def write_private(path: Path, text: str, *, overwrite: bool) -> None:
-    """Write `text` to `path` with mode 0600 from creation, atomically (temp file, fsync, rename).
-    Without `overwrite`, an existing file is never replaced: FileExistsError."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
+def write_env_file(path: Path, text: str, *, overwrite: bool) -> None:
+    """files.write_private (0600 from creation, atomic); without `overwrite` an existing file
+    is never replaced: FileExistsError. Other OS errors become one line."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            with open(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            if overwrite:
-                os.replace(tmp, path)
-            else:
-                os.link(tmp, path)  # fails if the path exists, even if it appeared a moment ago
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_private(path, text, overwrite=overwrite)
     except FileExistsError:
         raise
     except OSError as exc:
-        raise StoreUnreadable(f"cannot write {path}: {exc.strerror}; check the directory exists and is writable") from None
+        raise StoreUnreadable(f"cannot write {path}: {exc.strerror}; check the directory exists and is writable") from exc

@@ -2,6 +2,7 @@
 
     SecretsBridgeError                 base; `exit_code` is what the CLI exits with
     ├── MasterKeyMissing        (3)    no ORCHESTRA_MASTER_KEY(_FILE) and no terminal to ask on
+    │   └── MasterKeyUnusable   (3)    a master-key source is set but unusable (missing/empty/dir/unreadable file)
     ├── WrongMasterKey          (4)    the master key does not open this store
     ├── StoreCorrupt            (5)    tampered, swapped, truncated or non-JSON store file
     ├── StoreVersionTooNew      (6)    the file was written by a newer format version
@@ -9,10 +10,14 @@
     ├── StorePermissionsTooBroad(8)    group or others may read the store file
     ├── KeyNotFound             (9)    the key is set nowhere in the chain / store
     ├── InvalidValue            (10)   a value failed its format rule or has pasted whitespace
+    │   └── WeakMasterKey       (10)   a new master key is too short or trivially guessable
     ├── NoTerminal              (11)   an interactive command was run without a terminal
     └── StoreLocked             (12)   the store's lock could not be taken in time
 
 Messages are one line, say what to do, and never contain a secret value.
+Causes are chained (`raise ... from exc`) only where the cause cannot carry a
+secret (an OSError about a path); a cause that may hold a value (a decryption or
+JSON error over secret text) is dropped with `from None`.
 The verification command uses exit codes 20 (a key invalid, missing or
 malformed) and 21 (only unknown verdicts): see secrets_bridge/verify.
 """
@@ -26,6 +31,10 @@ class SecretsBridgeError(Exception):
 
 class MasterKeyMissing(SecretsBridgeError):
     exit_code = 3
+
+
+class MasterKeyUnusable(MasterKeyMissing):
+    """A variable names a master-key source that cannot be used: never treated as "no store"."""
 
 
 class WrongMasterKey(SecretsBridgeError):
@@ -54,6 +63,10 @@ class KeyNotFound(SecretsBridgeError):
 
 class InvalidValue(SecretsBridgeError):
     exit_code = 10
+
+
+class WeakMasterKey(InvalidValue):
+    pass
 
 
 class NoTerminal(SecretsBridgeError):

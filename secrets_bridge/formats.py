@@ -16,10 +16,12 @@ Messages never contain the value.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
-from secrets_bridge.catalog import get_spec
+from secrets_bridge.catalog import KeySpec, spec_for
 
 Status = Literal["ok", "warn", "error"]
 
@@ -50,7 +52,7 @@ def _describe_char(char: str) -> str:
     return _WHITESPACE_NAMES.get(char, f"whitespace (U+{ord(char):04X})")
 
 
-def _paste_problem(value: str) -> str | None:
+def _paste_problem(value: str, *, inner_newlines_ok: bool = False) -> str | None:
     """What a copy-paste left around the value, said exactly, or None."""
     if value == "":
         return "is empty"
@@ -62,7 +64,7 @@ def _paste_problem(value: str) -> str | None:
         return f"is wrapped in {_QUOTES[value[0]]}"
     if value[0] in _QUOTES or value[-1] in _QUOTES:
         return "starts or ends with a quote character"
-    for char in ("\n", "\r"):
+    for char in () if inner_newlines_ok else ("\n", "\r"):
         if char in value:
             return f"contains {_describe_char(char)} inside"
     return None
@@ -140,15 +142,45 @@ _RULES: dict[str, Callable[[str], FormatVerdict]] = {
 }
 
 
-def check_format(name: str, value: str) -> FormatVerdict:
-    """Check `value` against the rule of key `name` (canonical name or alias)."""
-    problem = _paste_problem(value)
+def _invisible(value: str, *, allow_newlines: bool) -> str | None:
+    """The first control, zero-width or other invisible character, said by code point and position."""
+    for position, char in enumerate(value, 1):
+        if allow_newlines and char in "\n\t":
+            continue
+        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Co", "Cn"}:
+            return f"contains an invisible or control character (U+{ord(char):04X}) at position {position}"
+    return None
+
+
+def check_format(key: str | KeySpec, value: str) -> FormatVerdict:
+    """Check `value` against the rule of `key`: a catalog name or alias, or any KeySpec
+    (a declared key's `pattern` is its rule). Catalog keys travel in HTTP headers, so they
+    must be printable ASCII, the same rule the live checks apply."""
+    spec = key if isinstance(key, KeySpec) else _spec(key)
+    catalog = spec is not None and spec.kind == "catalog"
+    # Only custom and declared keys may span lines (a certificate, say); a token never does.
+    multiline = spec is not None and spec.kind in ("custom", "declared")
+    problem = _paste_problem(value, inner_newlines_ok=multiline)
     if problem:
         return _error(f"value {problem}; paste the key alone, nothing is stripped for you")
-    try:
-        rule = _RULES.get(get_spec(name).name)
-    except KeyError:
-        rule = None
+    problem = _invisible(value, allow_newlines=multiline)
+    if problem is None and catalog and not value.isascii():
+        first = next(char for char in value if not char.isascii())
+        problem = f"contains a non-ASCII character (U+{ord(first):04X}), which an HTTP header cannot carry"
+    if problem:
+        return _error(f"value {problem}; type or paste the key again")
+    if spec is not None and spec.pattern:
+        if re.fullmatch(spec.pattern, value):
+            return _ok(f"matches the format declared for {spec.name}")
+        return _error(f"does not match the format declared for {spec.name} in secrets-bridge.toml")
+    rule = _RULES.get(spec.name) if spec is not None else None
     if rule is None:
         return _ok("no format rule for this name")
     return rule(value)
+
+
+def _spec(name: str) -> KeySpec | None:
+    try:
+        return spec_for(name)
+    except ValueError:
+        return None

@@ -14,17 +14,19 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from dotenv import dotenv_values
 
 from secrets_bridge.catalog import KeySpec
-from secrets_bridge.errors import MasterKeyMissing
-from secrets_bridge.store import SecretStore, load_master_key, store_path
+from secrets_bridge.errors import MasterKeyMissing, MasterKeyUnusable
+from secrets_bridge.masterkey import load_master_key
+from secrets_bridge.store import SecretStore, store_path
 
 CI_SECRETS_VAR = "ORCHESTRA_CI_SECRETS"
 PULUMI_PROJECT = "orchestra"
@@ -143,6 +145,26 @@ class CiSecretsSource:
         return "CiSecretsSource()"
 
 
+class MappingSource:
+    """Values someone already read, by catalog name (the driver's copy of the stack config)."""
+
+    def __init__(self, values: Mapping[str, str], label: str, description: str):
+        self._values = values
+        self._label = label
+        self._description = description
+        self.notes: list[str] = []
+
+    def lookup(self, spec: KeySpec) -> Hit | None:
+        value = self._values.get(spec.name)
+        return Hit(value, self._label) if value else None
+
+    def describe(self) -> str:
+        return self._description
+
+    def __repr__(self) -> str:
+        return f"MappingSource({self._label!r})"
+
+
 class StackConfigSource:
     """The stack's config as the Pulumi CLI decrypts it: `orchestra:<config_key>`.
 
@@ -200,33 +222,57 @@ class StackConfigSource:
 
 
 class StoreSource:
-    """The local encrypted store. Missing or locked (no master key) is a note, not an error;
-    a wrong key or a tampered file raises, because a person must act on it."""
+    """The local encrypted store. A missing file is a note. No master key at all is a note too,
+    unless `strict` (the CLI and the manager: a store that exists must open); a master-key
+    source that is set but unusable, a wrong key or a tampered file always raise, because a
+    person must act on them. `interactive` lets the master key be asked on a terminal."""
 
-    def __init__(self, env: str, *, master_key: str | None, allow_insecure_permissions: bool = False):
+    def __init__(self, env: str, *, master_key: str | None, allow_insecure_permissions: bool = False,
+                 strict: bool = False, interactive: bool = False):
         self.path = store_path(env)
         self._env = env
         self._master_key = master_key
         self._allow_insecure = allow_insecure_permissions
+        self._strict = strict
+        self._interactive = interactive
         self.notes: list[str] = []
 
     @cached_property
-    def _store(self) -> SecretStore | None:
+    def store(self) -> SecretStore | None:
         if not self.path.exists():
             self.notes.append(f"store: no file {self.path.name} yet")
             return None
         try:
-            key = self._master_key or load_master_key(interactive=False)
-        except MasterKeyMissing:
+            self._master_key = key = self._master_key or load_master_key(interactive=self._interactive)
+        except MasterKeyUnusable:
+            raise
+        except MasterKeyMissing as exc:
+            if self._strict:
+                raise MasterKeyMissing(f"{self.path.name} exists but cannot be opened: {exc}") from None
             self.notes.append("store locked: set ORCHESTRA_MASTER_KEY")
             return None
         return SecretStore.open(self._env, master_key=key,
                                 allow_insecure_permissions=self._allow_insecure)
 
+    def refresh(self) -> None:
+        """See the file as it is now (another process may have written or created it);
+        the master key is not asked again."""
+        store = self.__dict__.get("store")
+        if store is not None:
+            store.reload()
+        elif self.path.exists():
+            self.__dict__.pop("store", None)
+            self.notes.clear()
+
+    def adopt(self, store: SecretStore) -> None:
+        """Use `store` (just created by a write) from now on."""
+        self.__dict__["store"] = store
+        self.notes.clear()
+
     def lookup(self, spec: KeySpec) -> Hit | None:
-        store = self._store
+        store = self.store
         value = store.get(spec.name) if store else None
-        if not value:
+        if not value or store is None:
             return None
         meta = store.meta(spec.name)
         return Hit(value, f"store:{self.path.name}", meta.rotated_at if meta else None)

@@ -19,6 +19,6 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, marks:
     widths = [max(len(row[i]) for row in table) for i in range(start, len(header))]
     lines = []
     for row in table:
-        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[start:], widths)).rstrip()
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[start:], widths, strict=True)).rstrip()
         lines.append(f"{row[0] or '  '} {cells}" if marks else cells)
     return "\n".join(lines)

@@ -15,10 +15,11 @@ from pathlib import Path
 import typer
 
 from secrets_bridge.catalog import CATALOG, KeySpec
-from secrets_bridge.envfile import merge_assignments, write_private
+from secrets_bridge.envfile import merge_assignments, write_env_file
 from secrets_bridge.errors import NoTerminal, StoreUnreadable
 from secrets_bridge.formats import check_format
 from secrets_bridge.masking import mask
+from secrets_bridge.project import project_root
 from secrets_bridge.resolver import Resolution, resolve_all
 from secrets_bridge.store import SecretStore, load_master_key, store_path
 from secrets_bridge.verify import ApiUrls, verify_all_sync
@@ -51,14 +52,14 @@ def run_setup(env: str) -> None:
     if typer.confirm("Verify keys now?", default=True):
         _verify(env, master_key)
     if typer.confirm("Also write plaintext keys to .env?", default=False):
-        _write_dotenv(Path.cwd() / ".env", store)
+        _write_dotenv(project_root() / ".env", store)
 
 
 def _status(resolution: Resolution) -> str:
     if resolution.value is None:
         return "missing"
     status = f"set, from {resolution.source}, {resolution.masked}"
-    if not resolution.source.startswith("store:"):
+    if not (resolution.source or "").startswith("store:"):
         # Otherwise a person enters a new key here and wonders why the old one is still used.
         status += f"\n      (a value entered here goes to the store; {resolution.source} still wins while set)"
     return status
@@ -104,5 +105,5 @@ def _write_dotenv(path: Path, store: SecretStore) -> None:
         existing = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError):
         raise StoreUnreadable(f"cannot read {path} as UTF-8 text; fix or move it, then run setup again") from None
-    write_private(path, merge_assignments(existing, values), overwrite=True)
+    write_env_file(path, merge_assignments(existing, values), overwrite=True)
     typer.echo(f"wrote {', '.join(values)} to {path} (mode 0600; other lines kept)")

@@ -17,18 +17,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from automation.sandbox.lambda_api import instance_status
+
 PAGE = b"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Orchestra (sandbox)</title></head>
 <body><h1>Orchestra</h1><p>Local sandbox frontend. Backend health: <a href="/health">/health</a>.</p></body></html>
 """
-
-
-def _is_active(record: dict, now: float) -> bool:
-    # The emulator stores `booting` with the time it turns active and derives the status on
-    # read (lambda_emulator.Emulator._status); the same rule here.
-    status = record.get("status")
-    active_at = record.get("active_at")
-    return status == "active" or (status == "booting" and active_at is not None and now >= active_at)
 
 
 def active_instances(state_file: Path) -> list[str]:
@@ -38,7 +32,7 @@ def active_instances(state_file: Path) -> list[str]:
     except (FileNotFoundError, ValueError, AttributeError):
         return []
     now = time.time()
-    return [str(r.get("id")) for r in records if isinstance(r, dict) and _is_active(r, now)]
+    return [str(r.get("id")) for r in records if isinstance(r, dict) and instance_status(r, now) == "active"]
 
 
 class SandboxBackend:
@@ -53,7 +47,7 @@ class SandboxBackend:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> str:
         self._thread.start()

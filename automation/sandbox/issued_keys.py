@@ -30,7 +30,7 @@ def issued(root: Path) -> list[str]:
 
 
 def issue(root: Path) -> str:
-    from automation.local_stack import sandbox_key
+    from automation.sandbox.local_stack import sandbox_key
 
     path = issued_path(root)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -41,7 +41,7 @@ def issue(root: Path) -> str:
 
 
 def main() -> int:
-    from automation.workspace import project_root
+    from automation.project import project_root
 
     print(issue(project_root()))
     return 0

@@ -27,6 +27,7 @@ import httpx
 import automation
 from automation.errors import SandboxFailed
 from automation.sandbox.lambda_emulator import KEYS_ENV
+from secrets_bridge.files import write_private
 from secrets_bridge.masking import fingerprint
 
 _LAMBDA_MODULE = "automation.sandbox.lambda_emulator"
@@ -77,15 +78,7 @@ def _read_record(root: Path) -> dict | None:
 
 
 def _write_record(root: Path, record: dict) -> None:
-    """Atomic replace of a file created 0600 from its first byte."""
-    path = _record_path(root)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(record, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_private(_record_path(root), json.dumps(record, indent=2))
 
 
 def _proc_state(pid: int) -> str | None:

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 import pulumi
 
 from infra.config import LambdaSettings
-from infra.lambda_provider import LambdaFirewallRules, LambdaInstance, LambdaSshKey
+from infra.lambda_cloud import REGIONS_WITHOUT_FIREWALL
+from infra.lambda_cloud.reconcile import PROJECT_TAG, STACK_TAG
+from infra.lambda_dynamic import LambdaFirewallRules, LambdaInstance, LambdaSshKey
 from infra.user_data import render_user_data
 
 
@@ -26,28 +28,37 @@ class LambdaBackend(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("orchestra:infra:LambdaBackend", name, None, opts)
+        unguarded = [r for r in (settings.region, *settings.fallback_regions) if r in REGIONS_WITHOUT_FIREWALL]
+        if unguarded:
+            pulumi.log.warn(f"Lambda Cloud firewall rules do not apply in {', '.join(unguarded)} (API spec): an "
+                            f"instance launched there is not guarded by the rule for port {settings.backend_port}. "
+                            f"Remove {'it' if len(unguarded) == 1 else 'them'} from lambda_region / "
+                            "lambda_fallback_regions to keep the firewall.", resource=self)
         child = pulumi.ResourceOptions(parent=self)
-        api = {"api_key": pulumi.Output.secret(api_key), "api_url": settings.api_url}
-
+        # The Lambda resources make api_key and user_data secret whatever they are given.
         ssh_key = LambdaSshKey(
-            f"{name}-ssh-key", **api, name=settings.ssh_key_name, public_key=settings.ssh_public_key, opts=child)
+            f"{name}-ssh-key", api_key=api_key, api_url=settings.api_url, name=settings.ssh_key_name,
+            public_key=settings.ssh_public_key, opts=child)
         firewall = LambdaFirewallRules(
-            f"{name}-firewall", **api, port=settings.backend_port,
+            f"{name}-firewall", api_key=api_key, api_url=settings.api_url, port=settings.backend_port,
             description=f"orchestra backend {settings.instance_name}", opts=child)
-        # The keys ride inside user_data, so the whole document is secret.
-        user_data = pulumi.Output.secret(pulumi.Output.all(**app_env).apply(
-            lambda env: render_user_data(image=settings.backend_image, port=settings.backend_port, env=env)))
+        user_data = pulumi.Output.all(**app_env).apply(
+            lambda env: render_user_data(image=settings.backend_image, port=settings.backend_port, env=env))
         instance = LambdaInstance(
-            f"{name}-instance", **api,
+            f"{name}-instance", api_key=api_key, api_url=settings.api_url,
             instance_type_name=settings.instance_type,
             region_name=settings.region,
-            ssh_key_names=[settings.ssh_key_name],
+            # From the key's outputs: a new key (new id) replaces the instance instead of diverging from it.
+            ssh_key_names=[ssh_key.name],
+            ssh_key_ids=[ssh_key.id],
             name=settings.instance_name,
             file_system_names=list(settings.file_system_names),
             user_data=user_data,
-            tags={"project": "orchestra", "stack": pulumi.get_stack()},
+            tags={PROJECT_TAG: "orchestra", STACK_TAG: pulumi.get_stack()},
             fallback_regions=list(settings.fallback_regions),
             active_timeout_seconds=settings.active_timeout_seconds,
+            poll_interval_seconds=settings.poll_interval_seconds,
+            keep_on_timeout=settings.keep_on_timeout,
             # The key must exist to launch, and the port be open before the health check.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ssh_key, firewall]),
         )

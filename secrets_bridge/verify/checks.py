@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from infra.lambda_cloud.catalog import CONSOLE_URL as LAMBDA_CONSOLE_URL
+from infra.lambda_cloud.catalog import INSTANCE_TYPES_PATH, INSTANCES_PATH, LIVE_STATUSES, auth_headers
+from infra.lambda_cloud.catalog import api_url as lambda_api_url
+from infra.lambda_cloud.errors import error_code as lambda_error_code
+
 from ..catalog import get_spec
 from . import github_token
-from .probe import Reply, error_code, get, not_ok, rate_limited, unexpected_body
+from .probe import Reply, get, not_ok, rate_limited, unexpected_body
 from .results import CheckResult
 from .urls import env_var
 
-LAMBDA_RUNNING = frozenset({"active", "booting"})  # statuses that are billed
+LAMBDA_RUNNING = LIVE_STATUSES  # statuses that are billed
 
 
 def _bearer(key: str) -> dict[str, str]:
@@ -35,13 +40,14 @@ async def check_lambda(client: httpx.AsyncClient, key: str, base_url: str, *,
     """
     name, url_env = "LAMBDA_API_KEY", env_var("lambda_cloud")
     started = time.monotonic()
-    reply = await get(client, f"{base_url}/api/v1/instance-types", headers=_bearer(key), timeout=timeout)
-    code = error_code(reply.body)
+    reply = await get(client, lambda_api_url(base_url, INSTANCE_TYPES_PATH), headers=auth_headers(key),
+                      timeout=timeout)
+    code = lambda_error_code(reply.body)
     if reply.status == 403 and code == "global/account-inactive":
         return CheckResult(name, "invalid", reply.latency_ms, reply.status, code,
                            detail="the key is known but the Lambda Cloud account is inactive",
                            recommendation="Verify the account's email address and add a valid payment method "
-                                          "at https://cloud.lambda.ai, or contact Lambda support.")
+                                          f"at {LAMBDA_CONSOLE_URL}, or contact Lambda support.")
     if code is not None and code.startswith("provider/"):
         # Lambda's upstream providers failed: says nothing about the key.
         return CheckResult(name, "unknown", reply.latency_ms, reply.status, code,
@@ -65,7 +71,7 @@ async def _running_instances(client: httpx.AsyncClient, key: str, base_url: str,
                              timeout: float) -> tuple[list[dict[str, Any]] | None, str]:
     """The billed instances, or None and why they could not be listed (the key is valid either way)."""
     try:
-        reply = await get(client, f"{base_url}/api/v1/instances", headers=_bearer(key), timeout=timeout)
+        reply = await get(client, lambda_api_url(base_url, INSTANCES_PATH), headers=auth_headers(key), timeout=timeout)
     except (TimeoutError, httpx.HTTPError) as exc:
         return None, f"running instances not counted ({type(exc).__name__})"
     data = reply.body.get("data") if isinstance(reply.body, dict) else None
@@ -113,7 +119,7 @@ def _github_reset_in(reply: Reply) -> int | None:
     reset = reply.headers.get("x-ratelimit-reset", "")
     if not reset.isdigit():
         return None
-    return max(0, int(reset) - int(datetime.now(timezone.utc).timestamp()))
+    return max(0, int(reset) - int(datetime.now(UTC).timestamp()))
 
 
 async def check_vercel(client: httpx.AsyncClient, token: str, base_url: str, *, timeout: float) -> CheckResult:
@@ -156,23 +162,3 @@ async def check_portkey(client: httpx.AsyncClient, key: str, base_url: str, *, t
                               {"x-portkey-api-key": key, "Accept": "application/json"}, timeout,
                               "models in the workspace's Model Catalog")
 
-
-async def check_backend(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> CheckResult:
-    """GET <backend>/health: 200 is healthy. Any other answer leaves the deployment's state
-    open (booting, crashed, wrong URL), so it is `unknown`; there is no key to call invalid."""
-    reply = await get(client, f"{base_url.rstrip('/')}/health", headers={}, timeout=timeout)
-    if reply.status == 200:
-        return CheckResult("backend", "valid", reply.latency_ms, reply.status, detail="healthy")
-    return CheckResult("backend", "unknown", reply.latency_ms, reply.status,
-                       detail=f"/health answered HTTP {reply.status}",
-                       recommendation="The backend is not healthy: check the instance and its service, then retry.")
-
-
-async def check_frontend(client: httpx.AsyncClient, url: str, *, timeout: float) -> CheckResult:
-    """GET the frontend URL without following redirects: 2xx and 3xx are up."""
-    reply = await get(client, url, headers={}, timeout=timeout)
-    if 200 <= reply.status < 400:
-        return CheckResult("frontend", "valid", reply.latency_ms, reply.status, detail=f"up (HTTP {reply.status})")
-    return CheckResult("frontend", "unknown", reply.latency_ms, reply.status,
-                       detail=f"answered HTTP {reply.status}",
-                       recommendation="The frontend is not serving: check the Vercel deployment, then retry.")

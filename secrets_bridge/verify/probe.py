@@ -13,7 +13,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -68,7 +68,7 @@ def retry_after_s(headers: httpx.Headers) -> int | None:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None
-    return max(0, round((when - datetime.now(timezone.utc)).total_seconds()))
+    return max(0, round((when - datetime.now(UTC)).total_seconds()))
 
 
 def rate_limited(name: str, reply: Reply, wait_s: int | None) -> CheckResult:

@@ -7,15 +7,15 @@ Values appear only through `masking.mask` and `masking.fingerprint`.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..files import write_private
 from ..masking import fingerprint, mask
+from ..tables import render_table as render_status_table
 from .results import BLOCKING, CheckResult
 
 RESULTS_FILE = "api_connectivity_test_results.json"
@@ -36,7 +36,7 @@ class SecretOrigin:
 
     @classmethod
     def of(cls, value: str | None, source: str | None, shadowed: Iterable[str] = (),
-           notes: Iterable[str] = ()) -> "SecretOrigin":
+           notes: Iterable[str] = ()) -> SecretOrigin:
         return cls(source, mask(value), fingerprint(value) if value else None, tuple(shadowed), tuple(notes))
 
 
@@ -62,7 +62,7 @@ def build_document(results: list[CheckResult], *, environment: str,
                    for r in results if r.recommendation),
                   key=lambda rec: ("high", "medium", "low").index(rec["priority"]))
     return {
-        "timestamp": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "timestamp": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "environment": environment,
         "exit_code": exit_code(results),
         "summary": counts,
@@ -78,20 +78,8 @@ def render_json(document: Mapping[str, Any]) -> str:
 
 
 def write_results_file(path: Path, document: Mapping[str, Any]) -> Path:
-    """Write 0600 from the first byte (os.open with the mode), then atomically replace `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render_json(document) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """files.write_private: 0600 from the first byte, atomically replacing `path`."""
+    return write_private(Path(path), render_json(document) + "\n")
 
 
 def render_table(results: list[CheckResult], origins: Mapping[str, SecretOrigin]) -> str:
@@ -101,10 +89,7 @@ def render_table(results: list[CheckResult], origins: Mapping[str, SecretOrigin]
         rows.append((_MARKS[r.verdict], r.name, r.verdict, (origin.source if origin else None) or "-",
                      str(r.http_status or "-"), f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-",
                      r.detail or "-"))
-    # The mark column is left unpadded: emoji widths differ from their len().
-    widths = [max(len(row[i]) for row in rows) for i in range(1, len(rows[0]) - 1)]
-    lines = [(row[0] or "  ") + " " + "  ".join(cell.ljust(w) for cell, w in zip(row[1:-1], widths)) + "  " + row[-1]
-             for row in rows]
+    lines = [render_status_table(rows[0], rows[1:], marks=True)]
     recs = [r for r in results if r.recommendation]
     if recs:
         lines += ["", "Recommendations:"]

@@ -20,7 +20,7 @@ class CheckResult:
     not what the API documents) is `unknown`, never `invalid`.
     """
 
-    name: str                         # the key's canonical name, or "backend" / "frontend"
+    name: str                         # the key's canonical name
     verdict: Verdict
     latency_ms: float | None = None   # of the request that decided the verdict
     http_status: int | None = None

@@ -40,10 +40,10 @@ def _key_checks(urls: ApiUrls, timeout: float, lambda_pace_s: float) -> dict[str
 
 
 async def verify_all(values: Mapping[str, str | None], *, urls: ApiUrls | None = None, timeout: float = 10.0,
-                     backend_url: str | None = None, frontend_url: str | None = None,
                      lambda_pace_s: float = 1.0) -> list[CheckResult]:
-    """Check every key in `values` that has a live check (other names are skipped), then the
-    backend and frontend when their URLs are given. Results come back in the order asked.
+    """Check every key in `values` that has a live check (other names are skipped).
+    Results come back in the order asked. The deployment's own endpoints are the
+    driver's business (automation.health), not the key store's.
 
     `timeout` is each check's own deadline in seconds (its one retry included).
     `lambda_pace_s` spaces Lambda's two requests (the API allows about 1 request/s).
@@ -69,10 +69,6 @@ async def verify_all(values: Mapping[str, str | None], *, urls: ApiUrls | None =
                 continue
             note = fmt.message if fmt.status == "warn" else ""
             jobs.append(_guarded(name, partial(check, client, value), timeout, note))
-        if backend_url:
-            jobs.append(_guarded("backend", partial(checks.check_backend, client, backend_url, timeout=timeout), timeout))
-        if frontend_url:
-            jobs.append(_guarded("frontend", partial(checks.check_frontend, client, frontend_url, timeout=timeout), timeout))
         results = list(await asyncio.gather(*jobs))
     for r in results:
         log.info("verify %s: %s (HTTP %s, %s ms)", r.name, r.verdict, r.http_status, r.latency_ms)

@@ -7,9 +7,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from infra.lambda_cloud.catalog import DEFAULT_API_URL as LAMBDA_DEFAULT_API_URL
+
 # field name -> (env var, default)
 _SETTINGS: dict[str, tuple[str, str]] = {
-    "lambda_cloud": ("ORCHESTRA_LAMBDA_API_URL", "https://cloud.lambda.ai"),
+    "lambda_cloud": ("ORCHESTRA_LAMBDA_API_URL", LAMBDA_DEFAULT_API_URL),
     "github": ("ORCHESTRA_GITHUB_API_URL", "https://api.github.com"),
     "vercel": ("ORCHESTRA_VERCEL_API_URL", "https://api.vercel.com"),
     "openai": ("ORCHESTRA_OPENAI_API_URL", "https://api.openai.com"),
@@ -36,6 +38,6 @@ class ApiUrls:
             object.__setattr__(self, f.name, getattr(self, f.name).rstrip("/"))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ApiUrls":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiUrls:
         env = os.environ if environ is None else environ
         return cls(**{name: env.get(var) or default for name, (var, default) in _SETTINGS.items()})

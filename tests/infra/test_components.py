@@ -46,7 +46,7 @@ def test_github_ci_publishes_secrets_and_variables_through_its_own_provider():
     assert provider.is_secret("token")
     secrets = {r["secretName"]: r for r in run.of("github:index/actionsSecret:ActionsSecret")}
     assert set(secrets) == {"LAMBDA_API_KEY", "GH_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY"}
-    for name, resource in secrets.items():
+    for _name, resource in secrets.items():
         assert resource["repository"] == "orchestra"
         assert resource.is_secret("value")
     assert secrets["GH_TOKEN"]["value"] == CANARIES["GITHUB_TOKEN"]

@@ -33,7 +33,7 @@ def test_secret_keys_are_exactly_the_catalog_keys():
 def test_schema_defaults_match_the_program_defaults():
     non_secret = {key: spec for key, spec in SCHEMA.items() if not spec.get("secret")}
     assert {key: spec["default"] for key, spec in non_secret.items()} == DEFAULTS
-    for key, spec in non_secret.items():
+    for _key, spec in non_secret.items():
         assert spec["type"] in {"string", "integer", "boolean", "array"} and spec["description"]
         if spec["type"] == "array":
             assert spec["items"] == {"type": "string"}

@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from automation import runbooks
-from automation.backups import RestoreFailed
-from automation.errors import StackLocked, StackNotFound, Unhealthy, UpFailed
+from automation.errors import RestoreFailed, RotationFailed, StackLocked, StackNotFound, Unhealthy, UpFailed
 from automation.report import IacStatus, KeyRow, ReportData, recommendations
-from automation.rotation import RotationFailed
 from secrets_bridge.masking import mask
 from tests.automation.ops.runbook_doc import pattern, sections
 

@@ -1,0 +1,7 @@
+"""`python -m automation.engine`."""
+
+import sys
+
+from automation.engine.command import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""`python -m automation orphans STACK`: billed Lambda instances this stack launched and does not track.
+
+First the creates an interrupted run left pending in the state are looked up by their launch token
+(infra.lambda_cloud.reconcile.plan_pending_creates) and cleared, so the engine stops warning about
+them: one that launched nothing leaves nothing; one that launched an instance is adopted by the next
+`up` (its create finds the instance by token), and that instance is reported as such, not as an
+orphan. (The engine's own `refresh --import-pending-creates` drops a dynamic resource's pending create
+without importing it, so it is not used.) Then the stack's tagged live instances that the state
+does not hold are listed with type, region, age and cost so far; `--terminate` ends them after
+confirmation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from automation.engine_cli import engine_error_line
+from automation.errors import ConfigInvalid, RefreshFailed
+from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient
+from infra.lambda_cloud.reconcile import Orphan, PendingCreate, find_orphans, plan_pending_creates
+from secrets_bridge.tables import render_table
+
+if TYPE_CHECKING:
+    from automation.pipeline import Options
+
+PROJECT = "orchestra"
+Cli = Callable[[list[str]], Any]   # runs one engine command on the stack; returns .code .stdout .stderr
+
+
+@dataclass(frozen=True)
+class OrphansResult:
+    stack: str
+    resolved: tuple[PendingCreate, ...]
+    orphans: tuple[Orphan, ...]
+    terminated: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not [o for o in self.orphans if o.id not in self.terminated]
+
+
+def tracked_instances(deployment: Mapping[str, Any]) -> list[str]:
+    return [str(r["id"]) for r in deployment.get("resources") or [] if str(r.get("type", "")).endswith(":LambdaInstance")
+            and r.get("id")]
+
+
+def resolve_pending(cli: Cli, plans: Sequence[PendingCreate]) -> None:
+    """Clear the pending creates the plans looked up (one refresh)."""
+    if plans:
+        proc = cli(["refresh", "--yes", "--skip-preview", "--non-interactive", "--clear-pending-creates"])
+        if proc.code != 0:
+            raise RefreshFailed(f"clearing the interrupted creates failed: {engine_error_line(proc.stderr)}")
+
+
+def reconcile(cli: Cli, client: LambdaClient, *, stack: str) -> tuple[list[PendingCreate], list[Orphan]]:
+    """Resolve pending creates, then list orphans, against one stack's state."""
+    deployment = _deployment(cli)
+    plans = plan_pending_creates(client, deployment.get("pending_operations") or [], tracked_instances(deployment))
+    if plans:
+        resolve_pending(cli, plans)
+        deployment = _deployment(cli)
+    adopting = [p.instance_id for p in plans if p.action == "adopt" and p.instance_id]
+    tracked = [*tracked_instances(deployment), *adopting]
+    return plans, find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked)
+
+
+def _deployment(cli: Cli) -> dict[str, Any]:
+    proc = cli(["stack", "export"])
+    if proc.code != 0:
+        raise RefreshFailed(f"reading the stack's state failed: {engine_error_line(proc.stderr)}")
+    return dict(json.loads(proc.stdout).get("deployment") or {})
+
+
+def render(result: OrphansResult) -> str:
+    lines = [f"{p.urn.rsplit('::', 1)[-1]}: interrupted create cleared; {p.reason}" for p in result.resolved]
+    if not result.orphans:
+        return "\n".join([*lines, f"stack {result.stack}: no orphaned Lambda instances"])
+    rows = [(o.id, o.name or "-", o.instance_type, o.region, o.status,
+             "-" if o.age_s is None else f"{o.age_s / 3600:.1f} h",
+             "-" if o.cost_usd is None else f"${o.cost_usd:.2f}",
+             "terminated" if o.id in result.terminated else "RUNNING, untracked")
+            for o in result.orphans]
+    table = render_table(("Instance", "Name", "Type", "Region", "Status", "Age", "Cost so far", "Now"), rows)
+    return "\n".join([*lines, table])
+
+
+def orphans(opts: Options, *, terminate: bool) -> OrphansResult:
+    """The `orphans` command: open the stack as every command does, reconcile, optionally terminate."""
+    from automation.deploy import confirm
+    from automation.pipeline import say
+    from automation.status import lambda_settings
+    from automation.workspace import locate, open_stack, read_config
+
+    target = locate(opts.root, opts.stack)
+    config = read_config(target, opts.env)
+    key, url = lambda_settings(config)
+    if not key:
+        raise ConfigInvalid(f"stack {opts.stack} has no orchestra:lambda_api_key: `up {opts.stack}` injects it")
+    with open_stack(target, store_env=opts.env, config=config) as session, \
+            LambdaClient(key, url or DEFAULT_API_URL) as client:
+        plans, found = reconcile(session.cli, client, stack=target.name.short)
+        terminated: list[str] = []
+        if terminate and found:
+            confirm({"delete": len(found)}, opts.stack, yes=opts.yes, verb="Terminate untracked instances of",
+                    out=opts.out)
+            client.terminate([o.id for o in found])
+            terminated = [o.id for o in found]
+    result = OrphansResult(opts.stack, tuple(plans), tuple(found), tuple(terminated))
+    say(opts, render(result))
+    return result

@@ -1,0 +1,19 @@
+"""Lambda Cloud as Pulumi dynamic resources: the resource classes and their providers.
+
+    resources.py   LambdaInstance, LambdaSshKey, LambdaFirewallRules (what the program declares)
+    instance.py    InstanceProvider: launch, wait for active, rename, terminate
+    ssh_key.py     SshKeyProvider
+    firewall.py    FirewallRuleProvider
+    common.py      client from the provider's environment, check/diff helpers
+
+Provider classes are pickled into state by module path; infra.lambda_resources and
+infra.lambda_provider re-export them for states written before this package existed.
+"""
+
+from infra.lambda_dynamic.firewall import FirewallRuleProvider
+from infra.lambda_dynamic.instance import InstanceProvider
+from infra.lambda_dynamic.resources import LambdaFirewallRules, LambdaInstance, LambdaSshKey
+from infra.lambda_dynamic.ssh_key import SshKeyProvider
+
+__all__ = ["FirewallRuleProvider", "InstanceProvider", "LambdaFirewallRules", "LambdaInstance", "LambdaSshKey",
+           "SshKeyProvider"]
