@@ -1,12 +1,13 @@
 """What the stack's Lambda instances cost: type, region, GPU, price per hour, uptime, cost so far.
 
 Type and region come from the instance itself (GET /instances/{id}), GPU and price from
-GET /instance-types, as the Lambda Cloud API publishes them. The API reports no launch
-time, so uptime counts from the `created` time the engine recorded for the instance
-resource in the stack's state: the instance was active by then, so the figure leaves out
-its boot (minutes on Lambda Cloud) and is a lower bound. Orphans (live instances tagged
-for this stack that the state does not hold, still billed) are listed with their price;
-no state records their launch, so their uptime and cost show as unknown.
+GET /instance-types, as the Lambda Cloud API publishes them. The API reports no launch time,
+so uptime counts from the launch-time tag the provider sets when it launches
+(infra.lambda_cloud.reconcile.launched_at); an instance launched without it (older
+deployments) counts from the `created` time the engine recorded in the stack's state,
+when it was already active: a lower bound, marked `launched_from: "state"`. Orphans (live
+instances tagged for this stack that the state does not hold, still billed) come from
+infra.lambda_cloud.reconcile.find_orphans and are priced the same way.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 INSTANCE_TYPE = "LambdaInstance"
+PROJECT = "orchestra"              # the project tag the Lambda component sets
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,11 @@ class InstanceCost:
     gpu_description: str
     price_cents_per_hour: int
     status: str
-    launched_at: datetime | None     # None: unknown (orphans)
+    launched_at: datetime | None     # None: unknown
     uptime_s: float | None
     cost_usd: float | None           # price × uptime, in dollars
     orphan: bool = False
+    launched_from: str = "launch"    # launch (the provider's tag) | state (engine's created time) | unknown
 
     @property
     def price_usd_per_hour(self) -> float:
@@ -78,41 +81,44 @@ def launch_times(exported_state: str) -> dict[str, datetime]:
     return found
 
 
-def price(client: Any, instance_id: str, launched_at: datetime | None, now: datetime,
-          types: Mapping[str, Any] | None = None, *, orphan: bool = False) -> InstanceCost:
-    instance = client.get_instance(instance_id)
-    return _priced(instance, launched_at, now, types if types is not None else client.instance_types(), orphan)
-
-
-def _priced(instance: Any, launched_at: datetime | None, now: datetime, types: Mapping[str, Any], orphan: bool) -> InstanceCost:
-    kind = types.get(instance.instance_type)
+def _priced(instance_id: str, kind_name: str, region: str, status: str, launched_at: datetime | None, source: str,
+            now: datetime, types: Mapping[str, Any], orphan: bool) -> InstanceCost:
+    kind = types.get(kind_name)
     cents = int(getattr(kind, "price_cents_per_hour", 0) or 0)
-    uptime = max(0.0, (now - launched_at).total_seconds()) if launched_at else None
-    return InstanceCost(instance_id=instance.id, instance_type=instance.instance_type, region=instance.region,
+    uptime = round(max(0.0, (now - launched_at).total_seconds()), 1) if launched_at else None
+    return InstanceCost(instance_id=instance_id, instance_type=kind_name, region=region,
                         gpu_description=getattr(kind, "gpu_description", "") or "?", price_cents_per_hour=cents,
-                        status=instance.status, launched_at=launched_at, uptime_s=None if uptime is None else round(uptime, 1),
-                        cost_usd=None if uptime is None else cost_of(cents, round(uptime, 1)), orphan=orphan)
+                        status=status, launched_at=launched_at, uptime_s=uptime,
+                        cost_usd=None if uptime is None else cost_of(cents, uptime), orphan=orphan,
+                        launched_from=source if launched_at else "unknown")
 
 
-def stack_costs(client: Any, stack: str, instance_ids: Iterable[str], launched: Mapping[str, datetime],
+def stack_costs(client: Any, stack: str, instance_ids: Iterable[str], recorded: Mapping[str, datetime],
                 now: datetime | None = None) -> list[InstanceCost]:
-    """The stack's instances, then orphans: live instances tagged project=orchestra, stack=<stack> not in state."""
+    """The stack's instances, then its orphans."""
+    from infra.lambda_cloud.reconcile import find_orphans, launched_at
+
     now = now or datetime.now(UTC)
     types = client.instance_types()
     ours = [i for i in instance_ids if i]
-    costs = [price(client, i, launched.get(i), now, types) for i in ours]
-    for instance in client.list_instances():
-        tags = dict(instance.tags)
-        if instance.id not in ours and tags.get("project") == "orchestra" and tags.get("stack") == stack:
-            costs.append(_priced(instance, None, now, types, True))
+    costs = []
+    for instance_id in ours:
+        instance = client.get_instance(instance_id)
+        tagged = launched_at(instance)
+        when, source = ((datetime.fromtimestamp(tagged, UTC), "launch") if tagged is not None
+                        else (recorded.get(instance_id), "state"))
+        costs.append(_priced(instance.id, instance.instance_type, instance.region, instance.status, when, source, now,
+                             types, False))
+    for orphan in find_orphans(client, project=PROJECT, stack=stack, tracked_ids=ours, now=now.timestamp()):
+        when = None if orphan.age_s is None else now - timedelta(seconds=orphan.age_s)
+        costs.append(_priced(orphan.id, orphan.instance_type, orphan.region, orphan.status, when, "launch", now, types, True))
     return costs
 
 
 def for_session(session: Any, outputs: Mapping[str, Any], api_key: str | None, api_url: str | None,
                 now: datetime | None = None) -> tuple[list[InstanceCost], str]:
     """(costs, problem): the stack's Lambda costs, or why they are unknown. Never raises for the API's sake."""
-    from infra.lambda_client import LambdaClient
-    from infra.lambda_errors import LambdaError
+    from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, LambdaError
 
     if not outputs.get("instance_id"):
         return [], "no Lambda instance deployed"
@@ -120,10 +126,8 @@ def for_session(session: Any, outputs: Mapping[str, Any], api_key: str | None, a
         return [], "no Lambda API key to ask for prices"
     exported = session.cli(["stack", "export"])
     launched = launch_times(exported.stdout) if exported.code == 0 else {}
-    from automation.health import DEFAULT_LAMBDA_API_URL
-
     try:
-        with LambdaClient(api_key, api_url or DEFAULT_LAMBDA_API_URL, pace=False) as client:
+        with LambdaClient(api_key, api_url or DEFAULT_API_URL, pace=False) as client:
             return stack_costs(client, session.name, [str(outputs["instance_id"])], launched, now), ""
     except LambdaError as exc:
         return [], f"Lambda API: {type(exc).__name__}"
@@ -136,7 +140,7 @@ def to_json(costs: Iterable[InstanceCost]) -> list[dict[str, Any]]:
              "gpu_description": c.gpu_description, "price_cents_per_hour": c.price_cents_per_hour,
              "price_usd_per_hour": c.price_usd_per_hour, "status": c.status,
              "launched_at": c.launched_at.isoformat() if c.launched_at else None, "uptime_s": c.uptime_s,
-             "cost_usd": c.cost_usd, "orphan": c.orphan} for c in costs]
+             "cost_usd": c.cost_usd, "orphan": c.orphan, "launched_from": c.launched_from} for c in costs]
 
 
 def for_stack(opts: Any) -> tuple[list[InstanceCost], str]:

@@ -107,11 +107,10 @@ def plan(root: Path, stack: str, lambda_key: str | None, lambda_url: str | None)
 def _price(kind: str, key: str | None, url: str | None) -> str:
     if not key:
         return " (price unknown: no Lambda key)"
-    from automation.health import DEFAULT_LAMBDA_API_URL
-    from infra.lambda_client import LambdaClient
+    from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient
 
     try:
-        with LambdaClient(key, url or DEFAULT_LAMBDA_API_URL, pace=False) as client:
+        with LambdaClient(key, url or DEFAULT_API_URL, pace=False) as client:
             listed = client.instance_types().get(kind)
     except Exception as exc:  # noqa: BLE001 - the plan is informative; the key table shows the key's verdict
         return f" (price unknown: {type(exc).__name__})"

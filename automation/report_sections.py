@@ -184,7 +184,9 @@ def markdown(data: Any, table: Any) -> list[str]:
     lines = ["## Cost", ""]
     if extras.costs:
         lines += table(("Instance", "Type", "Region", "GPU", "Price", "Uptime", "Cost so far"), cost_rows(extras.costs))
-        lines += ["", "Uptime counts from when the engine recorded the instance as created (it was active): a lower bound."]
+        if any(c.launched_from == "state" for c in extras.costs):
+            lines += ["", "Uptime of an instance without a launch tag counts from when the engine recorded it (already "
+                          "active): a lower bound."]
     else:
         lines.append(f"No running instance ({extras.cost_problem or 'nothing deployed'}).")
     if extras.plan:

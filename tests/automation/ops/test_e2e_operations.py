@@ -97,8 +97,11 @@ def test_cost_is_the_emulators_price_times_the_uptime(ops_project):
         doc["instance_id"], kind, instance["region"]["name"], False)
     assert (cost["gpu_description"], cost["price_cents_per_hour"]) == (listed["gpu_description"], listed["price_cents_per_hour"])
     assert cost["cost_usd"] == round(listed["price_cents_per_hour"] * cost["uptime_s"] / 3600 / 100, 4)
-    launched_at = ops_project.emulator("/_emulator/state")["state"]["instances"][doc["instance_id"]]["launched_at"]
-    assert datetime.fromisoformat(cost["launched_at"]).timestamp() >= launched_at   # counted from after the launch
+    # Uptime counts from the launch-time tag the provider set on the launch request, which the API keeps.
+    tags = {t["key"]: t["value"] for t in instance["tags"]}
+    ours = datetime.fromisoformat(cost["launched_at"]).timestamp()
+    assert cost["launched_from"] == "launch" and ours == float(tags["orchestra-launched-at"])
+    assert ours <= ops_project.emulator("/_emulator/state")["state"]["instances"][doc["instance_id"]]["launched_at"]
     health = ops_project.run("health", "local")
     assert health.returncode == 0, health.stderr
     assert f"cost: {doc['instance_id'][:12]} {kind} ({listed['gpu_description']}) in {instance['region']['name']}: " \
