@@ -115,10 +115,18 @@ def stack_costs(client: Any, stack: str, instance_ids: Iterable[str], recorded: 
     return costs
 
 
+def client(api_key: str, api_url: str | None) -> Any:
+    """A Lambda client for informative look-ups: short timeout, one retry (a report never waits minutes)."""
+    from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, RetryPolicy
+
+    return LambdaClient(api_key, api_url or DEFAULT_API_URL, pace=False, timeout=10.0,
+                        retry=RetryPolicy(max_attempts=2, base_delay=0.5))
+
+
 def for_session(session: Any, outputs: Mapping[str, Any], api_key: str | None, api_url: str | None,
                 now: datetime | None = None) -> tuple[list[InstanceCost], str]:
     """(costs, problem): the stack's Lambda costs, or why they are unknown. Never raises for the API's sake."""
-    from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, LambdaError
+    from infra.lambda_cloud import LambdaError
 
     if not outputs.get("instance_id"):
         return [], "no Lambda instance deployed"
@@ -127,8 +135,8 @@ def for_session(session: Any, outputs: Mapping[str, Any], api_key: str | None, a
     exported = session.cli(["stack", "export"])
     launched = launch_times(exported.stdout) if exported.code == 0 else {}
     try:
-        with LambdaClient(api_key, api_url or DEFAULT_API_URL, pace=False) as client:
-            return stack_costs(client, session.name, [str(outputs["instance_id"])], launched, now), ""
+        with client(api_key, api_url) as lambda_client:
+            return stack_costs(lambda_client, session.name, [str(outputs["instance_id"])], launched, now), ""
     except LambdaError as exc:
         return [], f"Lambda API: {type(exc).__name__}"
     except Exception as exc:  # noqa: BLE001 - cost is informative; it never fails a command

@@ -107,11 +107,11 @@ def plan(root: Path, stack: str, lambda_key: str | None, lambda_url: str | None)
 def _price(kind: str, key: str | None, url: str | None) -> str:
     if not key:
         return " (price unknown: no Lambda key)"
-    from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient
+    from automation.cost import client
 
     try:
-        with LambdaClient(key, url or DEFAULT_API_URL, pace=False) as client:
-            listed = client.instance_types().get(kind)
+        with client(key, url) as lambda_client:
+            listed = lambda_client.instance_types().get(kind)
     except Exception as exc:  # noqa: BLE001 - the plan is informative; the key table shows the key's verdict
         return f" (price unknown: {type(exc).__name__})"
     if listed is None:

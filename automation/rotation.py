@@ -2,11 +2,11 @@
 
     read the new value (stdin, or a hidden prompt on a terminal)
     ─► format check ─► live check (nothing is changed if the provider rejects it)
-    ─► store: KEY = new, KEY.previous = old (one write; both keep their dates)
+    ─► store: KEY = new, KEY_PREVIOUS = old (one write; both keep their dates)
     ─► up (preflight, inject, deploy, health) ─► "the old key can now be revoked at <URL>"
     on any failure after the store write: KEY = old again, `up` again, RotationFailed (exit 46)
 
-The previous version lives in the store under a derived name (`<KEY>.previous`) through
+The previous version lives in the store under a derived name (`<KEY>_PREVIOUS`) through
 the store's public API: the store format is unchanged and `secrets_bridge` lists it like
 any other entry. A key also set in the environment would shadow the store for the deploy,
 so rotation refuses it rather than deploying a value it did not rotate.
@@ -26,7 +26,7 @@ from automation.errors import AutomationError, ConfigInvalid, RotationFailed
 from secrets_bridge.errors import SecretsBridgeError
 from secrets_bridge.masking import mask
 
-PREVIOUS_SUFFIX = ".previous"
+PREVIOUS_SUFFIX = "_PREVIOUS"
 
 
 @dataclass(frozen=True)

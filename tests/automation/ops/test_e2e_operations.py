@@ -167,11 +167,11 @@ def test_rotate_deploys_the_new_key_keeps_the_old_as_previous_and_says_where_to_
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert (result["new"], result["old"], result["previous_kept_as"], result["healthy"]) == (
-        mask(new), mask(old), "LAMBDA_API_KEY.previous", True)
+        mask(new), mask(old), "LAMBDA_API_KEY_PREVIOUS", True)
     assert "the old key" in proc.stderr and "can now be revoked at https://cloud.lambda.ai/api-keys" in proc.stderr
     store = ops_project.store()
-    assert store.get("LAMBDA_API_KEY") == new and store.get("LAMBDA_API_KEY.previous") == old
-    assert store.meta("LAMBDA_API_KEY").rotated_at >= store.meta("LAMBDA_API_KEY.previous").rotated_at
+    assert store.get("LAMBDA_API_KEY") == new and store.get("LAMBDA_API_KEY_PREVIOUS") == old
+    assert store.meta("LAMBDA_API_KEY").rotated_at >= store.meta("LAMBDA_API_KEY_PREVIOUS").rotated_at
     # From now on the sandbox accepts only the new key (the old one is as good as revoked): the stack still works.
     health = ops_project.run("health", "local")
     assert health.returncode == 0, health.stdout + health.stderr
@@ -180,21 +180,21 @@ def test_rotate_deploys_the_new_key_keeps_the_old_as_previous_and_says_where_to_
 
 def test_rotate_to_an_invalid_key_changes_nothing_or_rolls_back_and_the_stack_stays_healthy(ops_project):
     store = ops_project.store()
-    current, previous = store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY.previous")
+    current, previous = store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY_PREVIOUS")
     never_issued = "secret_sandboxdeadbeef.NOTissuedANYWHEREabcdefghij012345"
     rejected = ops_project.run("rotate", "LAMBDA_API_KEY", "local", stdin=never_issued)
     assert rejected.returncode == 46, rejected.stderr
     assert "was not accepted live (invalid" in rejected.stderr and "nothing changed" in rejected.stderr
     assert "runbook: docs/runbooks.md#rotate-a-leaked-key" in rejected.stderr
     store = ops_project.store()
-    assert (store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY.previous")) == (current, previous)
+    assert (store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY_PREVIOUS")) == (current, previous)
     # Verification skipped: the key reaches the deploy, which fails, and the old key goes back.
     rolled = ops_project.run("rotate", "LAMBDA_API_KEY", "local", "--skip-verify", stdin=never_issued)
     assert rolled.returncode == 46, rolled.stderr
     assert "the old key was put back and the stack redeployed healthy" in rolled.stderr
     assert "putting the old key back and redeploying" in rolled.stdout
     store = ops_project.store()
-    assert (store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY.previous")) == (current, previous)
+    assert (store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY_PREVIOUS")) == (current, previous)
     health = ops_project.run("health", "local")
     assert health.returncode == 0, health.stdout + health.stderr
     for text in ("".join(ops_project.outputs), ops_project.every_file_text()):

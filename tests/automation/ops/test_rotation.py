@@ -33,7 +33,7 @@ def _stored(opts):
     from secrets_bridge.store import SecretStore
 
     store = SecretStore.open(opts.env)
-    return store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY.previous")
+    return store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY_PREVIOUS")
 
 
 def test_an_unknown_key_is_refused_with_the_known_ones(opts):
