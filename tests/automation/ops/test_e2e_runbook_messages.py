@@ -84,7 +84,7 @@ def _launched(project) -> bool:
         return False        # the driver is still starting the sandbox
 
 
-def test_a_killed_update_leaves_a_stale_lock_a_pending_operation_and_an_orphan(messages_project):
+def test_a_killed_update_leaves_a_stale_lock_and_a_pending_operation(messages_project):
     project = messages_project
     slow = {**project.env, "ORCHESTRA_SANDBOX_BOOT_SECONDS": "30"}
     driver = subprocess.Popen([sys.executable, "-m", "automation", "up", "local", "--yes"], cwd=project.root, env=slow,
@@ -93,7 +93,6 @@ def test_a_killed_update_leaves_a_stale_lock_a_pending_operation_and_an_orphan(m
     while not _launched(project):           # launched: the engine now waits for it to become active
         assert time.monotonic() < deadline and driver.poll() is None, "the instance was never launched"
         time.sleep(0.2)
-    (orphan,) = project.live_instances()
     _kill_everything_of(project, driver)
     boot = {"ORCHESTRA_SANDBOX_BOOT_SECONDS": "30"}
     printed("stale-lock", _failing(project, 34, "up", "local", "--yes", extra_env=boot))
@@ -102,9 +101,22 @@ def test_a_killed_update_leaves_a_stale_lock_a_pending_operation_and_an_orphan(m
     rerun = project.run("up", "local", "--yes", extra_env=boot)
     assert rerun.returncode == 0, rerun.stderr
     printed("pending-operation", rerun.stdout)
-    assert project.run("report", "local", extra_env=boot).returncode == 0
+
+
+def test_an_instance_the_state_does_not_hold_is_reported_as_a_billed_orphan(messages_project):
+    project = messages_project
+    key = project.store().get("LAMBDA_API_KEY")
+    stray = httpx.post(project.lambda_url + "/api/v1/instance-operations/launch", timeout=10,
+                       headers={"Authorization": f"Bearer {key}"},
+                       json={"region_name": "us-east-1", "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["orchestra-local"],
+                             "tags": [{"key": "project", "value": "orchestra"}, {"key": "stack", "value": "local"}]})
+    (orphan_id,) = stray.json()["data"]["instance_ids"]
+    assert project.run("report", "local").returncode == 0
     report = sorted((project.root / "reports").glob("local-*.md"))[-1].read_text()
-    assert orphan["id"] in printed("orphaned-instance", report)
+    assert orphan_id in printed("orphaned-instance", report)
+    assert f"| orphan {orphan_id} | gpu_1x_a10 | us-east-1 |" in report      # priced in the cost table
+    httpx.post(project.lambda_url + "/api/v1/instance-operations/terminate", timeout=10,
+               headers={"Authorization": f"Bearer {key}"}, json={"instance_ids": [orphan_id]}).raise_for_status()
 
 
 def test_an_unhealthy_stack(messages_project):
