@@ -18,11 +18,13 @@ def engine():
 @pytest.fixture(scope="session")
 def ops_project(engine, tmp_path_factory):
     project = make_project(tmp_path_factory.mktemp("ops"), engine)
-    proc = project.run("up", "local", "--yes")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    yield project
-    project.run("destroy", "local", "--yes")
-    stop_sandbox(project)
+    try:
+        proc = project.run("up", "local", "--yes")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        yield project
+    finally:
+        project.run("destroy", "local", "--yes")
+        stop_sandbox(project)
 
 
 @pytest.fixture()
