@@ -16,9 +16,9 @@
     ├── ConfigInvalid       (41)   stack config missing or wrong; names the key and the fix
     ├── SandboxFailed       (42)   the local sandbox emulators could not start
     ├── Declined            (43)   the person answered no at the confirmation
-    ├── BackupFailed        (44)   the state could not be exported, so the change was not started
-    ├── RestoreFailed       (45)   no such backup, or the engine refused to import it
-    └── RotationFailed      (46)   the new key was rejected, or its deploy failed and the old key is back
+    ├── BackupFailed        (45)   the state could not be exported, so the change was not started
+    ├── RestoreFailed       (46)   no such backup, or the engine refused to import it
+    └── RotationFailed      (47)   the new key was rejected, or its deploy failed and the old key is back
 Ctrl-C exits 130 after the engine has stopped the update cleanly.
 secrets_bridge errors (exit codes 3-12) pass through unchanged.
 """
@@ -94,12 +94,12 @@ INTERRUPTED_EXIT_CODE = 130
 
 
 class BackupFailed(AutomationError):
-    exit_code = 44
-
-
-class RestoreFailed(AutomationError):
     exit_code = 45
 
 
-class RotationFailed(AutomationError):
+class RestoreFailed(AutomationError):
     exit_code = 46
+
+
+class RotationFailed(AutomationError):
+    exit_code = 47

@@ -4,7 +4,7 @@
     ─► format check ─► live check (nothing is changed if the provider rejects it)
     ─► store: KEY = new, KEY_PREVIOUS = old (one write; both keep their dates)
     ─► up (preflight, inject, deploy, health) ─► "the old key can now be revoked at <URL>"
-    on any failure after the store write: KEY = old again, `up` again, RotationFailed (exit 46)
+    on any failure after the store write: KEY = old again, `up` again, RotationFailed (exit 47)
 
 The previous version lives in the store under a derived name (`<KEY>_PREVIOUS`) through
 the store's public API: the store format is unchanged and `secrets_bridge` lists it like

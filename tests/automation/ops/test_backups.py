@@ -53,7 +53,7 @@ def test_the_backup_dir_is_configurable_and_org_stacks_get_a_flat_name(tmp_path,
 def test_a_failed_export_stops_the_operation_with_the_engines_reason(tmp_path):
     with pytest.raises(BackupFailed) as caught:
         backups.take(FakeSession(tmp_path, code=255, stdout="", stderr="error: no stack named 'production' found"), "destroy")
-    assert caught.value.exit_code == 44
+    assert caught.value.exit_code == 45
     assert str(caught.value).startswith("destroy of stack production not started: `pulumi stack export` failed "
                                         "(no stack named 'production' found)")
     assert not (tmp_path / ".orchestra").exists()      # nothing written

@@ -146,7 +146,7 @@ def test_restore_after_losing_the_state_file_converges_with_no_changes(ops_proje
     assert again["preview"]["summary"] == again["applied"]["summary"] == "no changes"
     assert again["health"]["ok"] is True
     missing = ops_project.run("restore", "local", "local-nosuch.json", "--yes")
-    assert missing.returncode == 45 and missing.stderr.startswith("error: no backup 'local-nosuch.json' for stack local")
+    assert missing.returncode == 46 and missing.stderr.startswith("error: no backup 'local-nosuch.json' for stack local")
     assert "runbook: docs/runbooks.md#restore-from-backup" in missing.stderr
 
 
@@ -183,14 +183,14 @@ def test_rotate_to_an_invalid_key_changes_nothing_or_rolls_back_and_the_stack_st
     current, previous = store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY_PREVIOUS")
     never_issued = "secret_sandboxdeadbeef.NOTissuedANYWHEREabcdefghij012345"
     rejected = ops_project.run("rotate", "LAMBDA_API_KEY", "local", stdin=never_issued)
-    assert rejected.returncode == 46, rejected.stderr
+    assert rejected.returncode == 47, rejected.stderr
     assert "was not accepted live (invalid" in rejected.stderr and "nothing changed" in rejected.stderr
     assert "runbook: docs/runbooks.md#rotate-a-leaked-key" in rejected.stderr
     store = ops_project.store()
     assert (store.get("LAMBDA_API_KEY"), store.get("LAMBDA_API_KEY_PREVIOUS")) == (current, previous)
     # Verification skipped: the key reaches the deploy, which fails, and the old key goes back.
     rolled = ops_project.run("rotate", "LAMBDA_API_KEY", "local", "--skip-verify", stdin=never_issued)
-    assert rolled.returncode == 46, rolled.stderr
+    assert rolled.returncode == 47, rolled.stderr
     assert "the old key was put back and the stack redeployed healthy" in rolled.stderr
     assert "putting the old key back and redeploying" in rolled.stdout
     store = ops_project.store()
