@@ -169,17 +169,18 @@ class RestoreResult:
 
 def restore(opts: Any, wanted: str) -> RestoreResult:
     """`restore STACK BACKUP`: confirm, back up what is there, import, refresh."""
-    from automation import deploy
-    from automation.workspace import open_stack
+    from automation import deploy, pipeline
+    from automation.workspace import locate, open_stack
 
     path = find(opts.root, opts.stack, wanted)
     confirm_restore(opts.stack, path, yes=opts.yes, out=opts.out)
     # The stack may be gone with its state file: importing into a fresh one is the recovery.
-    with open_stack(opts.root, opts.stack, store_env=opts.env, create=True) as session:
+    with open_stack(locate(opts.root, opts.stack), store_env=opts.env, create=True) as session:
         replaced = take(session, "restore")
         import_state(session, path)
+        session.applied = True      # the state changed: a failure from here on must not undo the stack
         print(f"restore: imported {path.name} into stack {opts.stack}", file=opts.out, flush=True)
-        changes = deploy.refresh(session, deploy.EventView(out=opts.out))
-    summary = deploy.change_line(changes)
+        changes = deploy.refresh(session, pipeline.view(opts), opts.locks)
+    summary = deploy.change_line(changes, past=True)
     print(f"restore: refresh {summary}", file=opts.out, flush=True)
     return RestoreResult(stack=opts.stack, restored=path.name, replaced=replaced.name, refresh=dict(changes), summary=summary)

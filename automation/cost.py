@@ -152,14 +152,11 @@ def to_json(costs: Iterable[InstanceCost]) -> list[dict[str, Any]]:
 
 
 def for_stack(opts: Any) -> tuple[list[InstanceCost], str]:
-    """Open the stack and price its instances (the `health` and `outputs` commands)."""
-    from automation import pipeline
-    from automation.workspace import open_stack
+    """Price the existing stack's instances, read-only (the `health` and `outputs` commands)."""
+    from automation.readonly import deployed
 
-    with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
-        plain = {name: out.value for name, out in session.stack.outputs().items()}
-        key, url = pipeline._lambda_settings(session)
-        return for_session(session, plain, key, url)
+    found = deployed(opts)
+    return for_session(found.stack, found.outputs, found.lambda_key, found.lambda_url)
 
 
 def render(costs: Iterable[InstanceCost], problem: str) -> str:

@@ -28,6 +28,8 @@ from secrets_bridge.tables import render_table
 
 # API answers that waiting cannot change (wrong key, inactive account, no such instance).
 _FINAL_HTTP = {401, 403, 404}
+NOTHING_DEPLOYED = "nothing deployed (no targets): the stack exports no instance_id, backend_url or frontend_url; run `up` first"
+_RECREATE = "the state still records it: `up --refresh` recreates it"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class HealthReport:
 
     @property
     def healthy(self) -> bool:
-        return all(t.ok for t in self.targets)
+        """Every target passed; a stack with nothing to check (never deployed, destroyed) is not healthy."""
+        return bool(self.targets) and all(t.ok for t in self.targets)
 
     # The pipeline's results share an `ok` property (it serialises it and gates on it).
     @property
@@ -59,6 +62,8 @@ class HealthReport:
 
     @property
     def summary(self) -> str:
+        if not self.targets:
+            return NOTHING_DEPLOYED
         failing = [f"{t.name} {t.status}" + (f" ({t.detail})" if t.detail else "") for t in self.targets if not t.ok]
         return "; ".join(failing) if failing else f"all {len(self.targets)} targets healthy"
 
@@ -104,13 +109,15 @@ def _instance_probe(instance_id: str, api_url: str, api_key: str | None) -> _Pro
         return client.get(url, headers=auth_headers(api_key or ""), timeout=timeout)
 
     def judge(response: httpx.Response) -> tuple[bool, str, str, bool]:
+        if response.status_code == 404:
+            return False, "gone", f"the instance no longer exists ({_api_error(response)}); {_RECREATE}", True
         if response.status_code != 200:
             return False, str(response.status_code), _api_error(response), response.status_code in _FINAL_HTTP
         data = response.json().get("data") or {}
         status = str(data.get("status", "?"))
         detail = "" if status == "active" else f"instance is {status}, waiting for active"
         if status in GONE_STATUSES:
-            detail = f"instance is {status}: it will not become active; redeploy with `up`"
+            detail = f"instance is {status}: it will not become active; {_RECREATE}"
         return status == "active", status, detail, status in GONE_STATUSES
 
     return _Probe("instance", instance_id, request, judge)
@@ -189,8 +196,10 @@ def check_health(outputs: Mapping[str, Any], *, lambda_api_key: str | None, lamb
                     remaining = max(deadline - time.monotonic(), 0.0)
                     _attempt(probe, client, max(min(request_timeout_s, remaining), 0.5), scrub)
             pending = [p for p in probes if not p.final and not (p.result and p.result.ok)]
+            # A terminated or vanished instance takes the backend with it: waiting cannot help.
+            doomed = any(p.final and p.name == "instance" and not (p.result and p.result.ok) for p in probes)
             now = time.monotonic()
-            if not pending or now + pause > deadline:
+            if not pending or doomed or now + pause > deadline:
                 break
             time.sleep(pause)
             pause = min(pause * 1.5, max_interval_s)
@@ -208,7 +217,7 @@ def render(report: HealthReport) -> str:
     lines = [f"Health: {verdict} ({report.elapsed_s:.1f} s, {report.checked_at:%Y-%m-%d %H:%M:%S} UTC)",
              render_table(("", "Target", "Endpoint", "Status", "Latency", "Attempts", "Detail"), rows, marks=True)]
     if not report.targets:
-        lines.append("(no targets: the stack exports no instance_id, backend_url or frontend_url)")
+        lines.append(f"({NOTHING_DEPLOYED})")
     return "\n".join(lines)
 
 
@@ -226,8 +235,9 @@ def changes(before: HealthReport | None, after: HealthReport) -> list[str]:
 
 def watch(outputs: Mapping[str, Any], *, lambda_api_key: str | None, lambda_api_url: str | None, every_s: float,
           on_change: Callable[[HealthReport, list[str]], None], iterations: int | None = None,
-          request_timeout_s: float = 10.0) -> HealthReport:
-    """Monitoring (`health --watch N`): one round every `every_s`; `on_change` hears each change.
+          request_timeout_s: float = 10.0, on_round: Callable[[HealthReport], None] | None = None) -> HealthReport:
+    """Monitoring (`health --watch N`): one round every `every_s`; `on_change` hears each change,
+    `on_round` every round (`--json` prints one line per round).
 
     Runs `iterations` rounds, or until Ctrl-C when None. Returns the last report.
     """
@@ -239,6 +249,8 @@ def watch(outputs: Mapping[str, Any], *, lambda_api_key: str | None, lambda_api_
         report = check_health(outputs, lambda_api_key=lambda_api_key, lambda_api_url=lambda_api_url,
                               deadline_s=0, request_timeout_s=request_timeout_s)
         moved = changes(last, report)
+        if on_round:
+            on_round(report)
         if moved:
             on_change(report, moved)
         last, count = report, count + 1

@@ -1,6 +1,6 @@
 """`health STACK --watch N`: one timestamped line per round and an alert per state change.
 
-A round is one `check_health` pass with no waiting (deadline 0). Its state is
+A round is one pass of automation.health.watch (check_health, no waiting). Its state is
 `healthy`, `unhealthy`, or `key_rejected` (the Lambda API answered 401/403 to the
 instance probe: the live key check failed). An alert goes to every sink when the
 state differs from the previous round's; a first round that is healthy is not news.
@@ -12,7 +12,6 @@ watch with `Unhealthy` (exit 38) after its alert was sent (cron-style use).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC
@@ -21,7 +20,8 @@ from typing import Any
 from automation import runbooks
 from automation.alerts import Alert, Delivery, Sink, deliver
 from automation.errors import Unhealthy
-from automation.health import HealthReport, changes, check_health
+from automation.health import HealthReport, changes
+from automation.health import watch as health_watch
 from automation.report import redact_url
 
 _KEY_REJECTED_HTTP = {401, 403}
@@ -70,52 +70,55 @@ def round_line(stack: str, report: HealthReport, state: str, kind: str | None, d
 def watch(outputs: Mapping[str, Any], *, stack: str, lambda_api_key: str | None, lambda_api_url: str | None,
           every_s: float, sinks: Sequence[Sink], emit: Callable[[str], None], as_json: bool = False,
           exit_on_failure: bool = False, iterations: int | None = None,
-          sleep: Callable[[float], None] = time.sleep, check: Callable[..., HealthReport] = check_health) -> HealthReport | None:
-    """Rounds every `every_s` seconds until Ctrl-C (or `iterations`); returns the last report."""
-    previous: str | None = None
-    last: HealthReport | None = None
+          seen: list[HealthReport] | None = None) -> HealthReport:
+    """automation.health.watch's rounds, each classified, printed and alerted on; returns the last report.
+
+    `seen` collects every round (so a caller interrupted by Ctrl-C still knows the last one).
+    """
+    rounds: list[HealthReport] = seen if seen is not None else []
+    states: list[str] = []
     secrets = [lambda_api_key] if lambda_api_key else []
-    count = 0
-    while iterations is None or count < iterations:
-        if count:
-            sleep(every_s)
-        report = check(outputs, lambda_api_key=lambda_api_key, lambda_api_url=lambda_api_url, deadline_s=0)
+
+    def on_round(report: HealthReport) -> None:
         state = state_of(report)
-        kind = alert_kind(previous, state)
+        kind = alert_kind(states[-1] if states else None, state)
         deliveries: list[Delivery] = []
         if kind:
-            deliveries = deliver(make_alert(kind, stack, report, changes(last, report), secrets), sinks)
+            deliveries = deliver(make_alert(kind, stack, report, changes(rounds[-1] if rounds else None, report), secrets), sinks)
+        rounds.append(report)
+        states.append(state)
         emit(round_line(stack, report, state, kind, deliveries, as_json))
         if exit_on_failure and not report.healthy:
             raise Unhealthy(f"stack {stack} is {state.replace('_', ' ')} at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC: "
                             f"{report.summary}")
-        previous, last, count = state, report, count + 1
-    return last
 
+    return health_watch(outputs, lambda_api_key=lambda_api_key, lambda_api_url=lambda_api_url, every_s=every_s,
+                        on_change=lambda _report, _moved: None, iterations=iterations, on_round=on_round)
 
 
 def run(opts: Any, *, every_s: float, webhooks: Sequence[str], commands: Sequence[str], exit_on_failure: bool,
         as_json: bool) -> HealthReport | None:
-    """`health --watch N` (until Ctrl-C), or with sinks and no N one round for cron: read the stack once."""
-    from automation import pipeline
+    """`health --watch N` (until Ctrl-C), or with sinks and no N one round for cron: read the stack once.
+
+    Returns the last round's report (None when Ctrl-C came before the first round ended).
+    """
     from automation.alerts import build_sinks
     from automation.errors import ConfigInvalid
-    from automation.workspace import open_stack
+    from automation.readonly import deployed
 
     try:
         sinks = build_sinks(webhooks, commands)
     except ValueError as exc:
         raise ConfigInvalid(str(exc)) from None
-    with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
-        plain = {name: out.value for name, out in session.stack.outputs().items()}
-        key, url = pipeline._lambda_settings(session)
+    found = deployed(opts)
+    last: list[HealthReport] = []
 
     def emit(line: str) -> None:
         print(line, flush=True)   # stdout: one line (or JSON line) per round, for logs and pipes
 
     try:
-        return watch(plain, stack=opts.stack, lambda_api_key=key, lambda_api_url=url, every_s=every_s, sinks=sinks,
-                     emit=emit, as_json=as_json, exit_on_failure=exit_on_failure,
-                     iterations=None if every_s else 1)
+        return watch(found.outputs, stack=opts.stack, lambda_api_key=found.lambda_key, lambda_api_url=found.lambda_url,
+                     every_s=every_s, sinks=sinks, emit=emit, as_json=as_json, exit_on_failure=exit_on_failure,
+                     iterations=None if every_s else 1, seen=last)
     except KeyboardInterrupt:
-        return None   # Ctrl-C is how a watch ends
+        return last[-1] if last else None   # Ctrl-C is how a watch ends

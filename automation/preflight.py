@@ -75,16 +75,22 @@ def resolve_values(env: str, specs: list[KeySpec], stack_config: Mapping[str, st
     return values, sources
 
 
-def _engine_status() -> tuple[str, str | None]:
-    from automation.engine import find_engine
+@dataclass(frozen=True)
+class Located:
+    """What `workspace.locate` found (or why it could not): engine and backend, for the table."""
 
-    engine = find_engine()
-    if engine is None:
+    engine: str
+    engine_problem: str | None
+    backend: str
+    backend_problem: str | None
+
+
+def engine_status(version: str | None, origin: str = "") -> tuple[str, str | None]:
+    if version is None:
         return "missing", "no Pulumi engine: run scripts/setup.sh (or `python -m automation engine`)"
-    version = VersionInfo.parse(engine.version.removeprefix("v"))
-    if version < MIN_ENGINE:
-        return f"{engine.version} ({engine.origin})", f"engine {engine.version} is older than {MIN_ENGINE}: run `python -m automation engine`"
-    return f"{engine.version} ({engine.origin})", None
+    if VersionInfo.parse(version.removeprefix("v")) < MIN_ENGINE:
+        return f"{version} ({origin})", f"engine {version} is older than {MIN_ENGINE}: run `python -m automation engine`"
+    return f"{version} ({origin})", None
 
 
 def _key_status(spec: KeySpec, value: str | None, source: str | None, live: str, detail: str) -> KeyStatus:
@@ -106,8 +112,12 @@ def _key_status(spec: KeySpec, value: str | None, source: str | None, live: str,
 
 
 def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str, str], skip_verify: bool,
-                  live_names: frozenset[str] | None = None) -> tuple[PreflightResult, dict[KeySpec, str]]:
-    """Check everything `up` needs; `live_names` limits live checks (the sandbox emulates only some APIs)."""
+                  live_names: frozenset[str] | None = None, located: Located | None = None
+                  ) -> tuple[PreflightResult, dict[KeySpec, str]]:
+    """Check everything `up` needs; `live_names` limits live checks (the sandbox emulates only some APIs).
+
+    `located` is what the engine and backend checks found; without it only the
+    file backend's directory is looked at (unit tests, no engine call)."""
     specs = required_specs(root, stack)
     values, sources = resolve_values(env, specs, stack_config)
     verdicts: dict[str, tuple[str, str]] = {}
@@ -119,12 +129,13 @@ def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str
             verdicts[check.name] = (check.verdict, str(check.detail or ""))
     keys = tuple(_key_status(spec, values.get(spec), sources.get(spec.name),
                              *verdicts.get(spec.name, ("skipped", ""))) for spec in specs)
-    engine, engine_problem = _engine_status()
-    url, _ = backend_url(root)
-    backend_problem = file_backend_problem(url)
+    if located is None:
+        url = backend_url(root)[0]
+        located = Located("not checked", None, url, file_backend_problem(url))
     verification = "skipped" if skip_verify else ("live" if live_names is None else "sandbox: live verification against the emulator only")
-    result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=engine,
-                             engine_problem=engine_problem, backend=url, backend_problem=backend_problem)
+    result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=located.engine,
+                             engine_problem=located.engine_problem, backend=located.backend,
+                             backend_problem=located.backend_problem)
     return result, values
 
 

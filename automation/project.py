@@ -88,6 +88,11 @@ def required_specs(root: Path, stack: str) -> list[KeySpec]:
     return [spec for spec in CATALOG if spec.secret and enabled.intersection(spec.components)]
 
 
+def refresh_by_default(root: Path, stack: str) -> bool:
+    """`orchestra:refresh_before_up: "true"` in the stack file makes every `up`/`preview` refresh first."""
+    return _flag((stack_file(root, stack).get("config") or {}).get(f"{NAMESPACE}:refresh_before_up", False))
+
+
 def config_key(spec: KeySpec) -> str:
     """Where a catalog key lives in the stack config, e.g. orchestra:lambda_api_key."""
     return f"{NAMESPACE}:{spec.config_key}"

@@ -9,10 +9,11 @@ Reports are kept ORCHESTRA_REPORT_KEEP (default 50) per stack; older pairs are r
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,25 +50,29 @@ def prune_reports(directory: Path, stack: str, keep: int | None = None) -> list[
     return removed
 
 
-def last_update(session: Any) -> LastUpdate | None:
-    from pulumi.automation import CommandError
-
+def last_update(stack: Any) -> LastUpdate | None:
+    """The newest entry of `pulumi stack history` (config secrets stay hidden: no --show-secrets)."""
+    proc = stack.cli(["stack", "history", "--json", "--page-size", "1", "--page", "1"])
     try:
-        entries = session.stack.history(page_size=1, page=1, show_secrets=False)
-    except CommandError:
-        return None
+        entries = json.loads(proc.stdout) if proc.code == 0 else []
+    except ValueError:
+        entries = []
     if not entries:
         return None
     entry = entries[0]
-    changes = {getattr(op, "value", str(op)): n for op, n in (entry.resource_changes or {}).items()}
-    finished = entry.end_time.astimezone(UTC) if entry.end_time else None
-    return LastUpdate(kind=str(entry.kind), result=str(entry.result), finished_at=finished, changes=changes)
+    finished = None
+    if entry.get("endTime"):
+        finished = datetime.strptime(entry["endTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return LastUpdate(kind=str(entry.get("kind", "?")), result=str(entry.get("result", "?")), finished_at=finished,
+                      changes=dict(entry.get("resourceChanges") or {}))
 
 
 def key_versions(env: str, names: list[str]) -> dict[str, KeyVersions]:
     from automation.rotation import previous_name
-    from secrets_bridge.store import SecretStore
+    from secrets_bridge.store import SecretStore, store_path
 
+    if not store_path(env).exists():
+        return {}
     store = SecretStore.open(env)
     found = {}
     for name in names:
@@ -132,78 +137,34 @@ def _resources(outputs: Mapping[str, Any], health: Any, deployed: bool, enabled:
     return found
 
 
-def extras(opts: Any, session: Any | None, outputs: Mapping[str, Any], health: Any, key_names: list[str],
+def extras(opts: Any, stack: Any | None, outputs: Mapping[str, Any], health: Any, key_names: list[str],
            lambda_key: str | None, lambda_url: str | None) -> ReportExtras:
+    """What the report adds to status.write_report's data; `stack` has .name and .cli() (None: no stack yet)."""
     from automation import cost
     from automation.project import enabled_components
 
+    short = opts.stack.rsplit("/", 1)[-1]      # ORG/STACK: files are named after the stack part
     deployed = bool(outputs.get("instance_id") or outputs.get("backend_url") or outputs.get("frontend_url"))
-    costs, problem = cost.for_session(session, outputs, lambda_key, lambda_url) if session and deployed else ([], "")
+    costs, problem = cost.for_session(stack, outputs, lambda_key, lambda_url) if stack and deployed else ([], "")
     return ReportExtras(
-        stack_exists=session is not None, deployed=deployed, last_update=last_update(session) if session else None,
+        stack_exists=stack is not None, deployed=deployed, last_update=last_update(stack) if stack else None,
         costs=tuple(costs), cost_problem=problem,
-        plan=() if deployed else plan(opts.root, opts.stack, lambda_key, lambda_url),
-        resources=_resources(outputs, health, deployed, enabled_components(opts.root, opts.stack)),
+        plan=() if deployed else plan(opts.root, short, lambda_key, lambda_url),
+        resources=_resources(outputs, health, deployed, enabled_components(opts.root, short)),
         versions=key_versions(opts.env, key_names))
 
 
-def write(opts: Any, session: Any | None, checked: Any, outputs: Mapping[str, Any], health: Any,
-          changes: Mapping[str, int], *, lambda_key: str | None, lambda_url: str | None,
-          fallback_update: str = "not run") -> tuple[str, str]:
-    """Build the report data (with extras) and write it; returns the two paths."""
-    from automation import report as reporting
-    from secrets_bridge.store import SecretStore
+def before_first_deploy(opts: Any, target: Any) -> tuple[str, str]:
+    """`report STACK` for a stack that does not exist yet: keys checked live, the plan priced."""
+    from automation import preflight, status
+    from automation.pipeline import located_row
 
-    store = SecretStore.open(opts.env)
-    names = [k.name for k in checked.keys]
-    rotated = {n: (m.rotated_at if (m := store.meta(n)) else None) for n in names}
-    more = extras(opts, session, outputs, health, names, lambda_key, lambda_url)
-    if session is not None:
-        engine_version, backend = session.engine_version, session.backend
-    else:
-        from automation.engine import find_engine
-        from automation.project import backend_url
-
-        found = find_engine()
-        engine_version, backend = (found.version if found else "missing"), backend_url(opts.root)[0]
-    history = more.last_update
-    update_text = history.text() if history else ("never deployed" if session is None else fallback_update)
-    data = reporting.ReportData(
-        stack=opts.stack, keys=reporting.key_rows(checked.keys, rotated),
-        infrastructure=reporting.infra_rows(outputs, health) if more.deployed else (),
-        iac=reporting.IacStatus(engine_version=engine_version, backend=backend, stack=opts.stack, last_update=update_text,
-                                changes=dict(history.changes) if history and not changes else dict(changes)),
-        health=health, extras=more)
-    md_path, json_path = reporting.write_report(opts.stack, data, opts.root / "reports")
-    print(f"report: {md_path}", file=opts.out, flush=True)
-    return str(md_path), str(json_path)
-
-
-def report(opts: Any) -> tuple[str, str]:
-    """`report STACK`: also before the first deploy (no stack yet) and after a destroy."""
-    from automation import pipeline, preflight
-    from automation.errors import StackNotFound
-    from automation.workspace import open_stack
-
-    try:
-        with open_stack(opts.root, opts.stack, store_env=opts.env) as session:
-            current = session.config()
-            checked, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=current,
-                                                 skip_verify=opts.skip_verify, live_names=opts.live_names)
-            raw = session.stack.outputs()
-            outputs = pipeline.masked_outputs(raw)
-            health = pipeline._health(opts, session, raw) if _has_targets(outputs) else None
-            key, url = pipeline._lambda_settings(session)
-            return write(opts, session, checked, outputs, health, {}, lambda_key=key, lambda_url=url)
-    except StackNotFound:
-        pass
-    checked, values = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config={},
-                                              skip_verify=opts.skip_verify, live_names=opts.live_names)
+    short = opts.stack.rsplit("/", 1)[-1]
+    checked, values = preflight.run_preflight(opts.root, short, opts.env, stack_config={}, skip_verify=opts.skip_verify,
+                                              live_names=opts.live_names, located=located_row(target))
     print(preflight.render(checked), file=opts.out, flush=True)
     lambda_key = next((v for spec, v in values.items() if spec.name == "LAMBDA_API_KEY"), None)
-    url = os.environ.get("ORCHESTRA_LAMBDA_API_URL") or _setting(opts.root, opts.stack, "lambda_api_url", "") or None
-    return write(opts, None, checked, {}, None, {}, lambda_key=lambda_key, lambda_url=url)
-
-
-def _has_targets(outputs: Mapping[str, Any]) -> bool:
-    return any(outputs.get(k) for k in ("instance_id", "backend_url", "frontend_url"))
+    url = os.environ.get("ORCHESTRA_LAMBDA_API_URL") or _setting(opts.root, short, "lambda_api_url", "") or None
+    more = extras(opts, None, {}, None, [k.name for k in checked.keys], lambda_key, url)
+    return status.write_report(opts, checked, {}, None, "never deployed", {}, engine_version=target.engine.version,
+                               backend=target.backend, extras=more)

@@ -88,7 +88,8 @@ def verdict(data: Any, recs: Sequence[tuple[str, str]]) -> str:
         more = f" (+{len(urgent) - 1} more)" if len(urgent) > 1 else ""
         return f"❌ Action required: {urgent[0]}{more}"
     if extras is not None and not extras.deployed:
-        return f"➖ Not deployed: keys ready; {due[0]}" if due else "➖ Not deployed"
+        keys = "keys ready" if all(k.ok and k.live != "unknown" for k in data.keys) else "keys not all verified live"
+        return f"➖ Not deployed: {keys}; {due[0]}" if due else f"➖ Not deployed: {keys}"
     if due:
         return f"⚠️ Healthy, {len(due)} item{'s' if len(due) > 1 else ''} due: {due[0]}"
     return "✅ Healthy: no action required"

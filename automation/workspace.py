@@ -1,4 +1,12 @@
-"""The stack the driver works on: open (select or create) it, and hand the engine its passphrase.
+"""The stack the driver works on, in two steps: `locate` (read-only) then `open_stack` (may write).
+
+`locate` finds the engine, logs in to the backend for real (`pulumi stack ls`) and
+learns whether the stack exists; `read_config` decrypts an existing stack's config
+with a passphrase that already exists. Nothing in either writes a file, creates a
+stack or generates a passphrase: that starts in `open_stack`, which the pipeline
+enters only after preflight passed, and which undoes its own writes (created
+stack, generated passphrase, changed stack file) when the run fails before the
+engine applied anything.
 
 The Automation API runs the project's own program (work_dir = project root, never
 inline) so `pulumi preview` by hand executes exactly what the driver deploys.
@@ -7,6 +15,7 @@ inline) so `pulumi preview` by hand executes exactly what the driver deploys.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -16,36 +25,104 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pulumi.automation import CommandError, ConcurrentUpdateError, LocalWorkspace, Stack, StackNotFoundError
+from pulumi.automation import CommandError, LocalWorkspace, OutputMap, OutputValue, Stack
 from pulumi.automation._cmd import CommandResult
 
 from automation.engine import Engine, EngineUnavailable, engine_env, ensure_engine
 from automation.engine_cli import EngineCommand, engine_error_line
-from automation.errors import BackendUnreachable, EngineMissing, InjectFailed, StackLocked, StackNotFound
-from automation.locks import lock_message
-from automation.project import backend_url, ensure_file_backend, stack_secrets_provider
+from automation.errors import BackendUnreachable, EngineMissing, InjectFailed, StackNotFound
+from automation.project import (
+    StackName,
+    backend_url,
+    ensure_file_backend,
+    file_backend_problem,
+    parse_stack_name,
+    project_file,
+    stack_file_path,
+    stack_secrets_provider,
+)
 from secrets_bridge.catalog import PULUMI_PASSPHRASE_NAME
 
 PASSPHRASE_NAME = PULUMI_PASSPHRASE_NAME
+_PASSPHRASE_VARS = {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"}
+
+
+@dataclass
+class Target:
+    """What the read-only part of preflight learned about the stack."""
+
+    root: Path
+    name: StackName
+    project: str
+    engine: Engine
+    command: EngineCommand
+    backend: str
+    base_env: dict[str, str]      # engine first on PATH, backend URL; never a passphrase
+    provider: str                 # passphrase | awskms://... | ...
+    exists: bool
+    stacks: list[str]
+
+    def needs_passphrase(self, environ: Mapping[str, str] = os.environ) -> bool:
+        return self.provider.startswith("passphrase") and not (_PASSPHRASE_VARS & environ.keys())
+
+
+@functools.cache
+def require_engine() -> Engine:
+    """The engine, found, cached or built (once per process); its absence is one actionable line."""
+    try:
+        return ensure_engine(log=lambda msg: print(msg, file=sys.stderr))
+    except EngineUnavailable as exc:
+        first = str(exc).splitlines()[0]
+        raise EngineMissing(f"{first} Run `python -m automation engine` to see what was tried and how to fix it") from None
+
+
+def locate(root: Path, stack: str, environ: Mapping[str, str] = os.environ) -> Target:
+    """Engine, backend login and the stack's existence, without writing anything."""
+    engine = require_engine()
+    url, is_default = backend_url(root, environ)
+    project = str(project_file(root).get("name") or "project")
+    name = parse_stack_name(stack, project=project, backend=url)
+    problem = file_backend_problem(url)
+    if problem:
+        raise BackendUnreachable(problem)
+    base_env = engine_env(engine, dict(environ))  # engine first on PATH, no update check, no plugin downloads
+    if is_default:
+        base_env["PULUMI_BACKEND_URL"] = url
+    command = EngineCommand(engine.pulumi, engine.version)
+    stacks: list[str] = []
+    state = Path(url.removeprefix("file://")) if url.startswith("file://") else None
+    if state is None or state.is_dir():   # a file backend not made yet has no stacks: nothing to ask
+        result = command.run(["stack", "ls", "--json"], str(root), base_env, check=False)
+        if result.code != 0:
+            raise BackendUnreachable(f"backend {url}: {engine_error_line(result.stderr)}: "
+                                     "check PULUMI_BACKEND_URL and your login (`pulumi login`)")
+        stacks = sorted(str(entry.get("name", "")) for entry in json.loads(result.stdout or "[]"))
+    exists = bool({name.full, name.short} & set(stacks)) or any(s.endswith("/" + name.short) for s in stacks if name.org)
+    return Target(root=root, name=name, project=project, engine=engine, command=command, backend=url,
+                  base_env=base_env, provider=stack_secrets_provider(root, name.short), exists=exists, stacks=stacks)
+
+
+def require_stack(target: Target, create: bool) -> None:
+    if not target.exists and not create:
+        listed = ", ".join(target.stacks) or "none yet"
+        raise StackNotFound(f"stack {target.name.full!r} does not exist (stacks: {listed}): pass --create to create it")
+
+
+def stored_passphrase(store_env: str) -> str | None:
+    """The passphrase kept in the local store, read only when the store file exists (no prompt, no file)."""
+    from secrets_bridge.store import SecretStore, store_path
+
+    if not store_path(store_env).exists():
+        return None
+    return SecretStore.open(store_env).get(PASSPHRASE_NAME)
 
 
 @contextlib.contextmanager
-def passphrase_env(provider: str, store_env: str, environ: Mapping[str, str] = os.environ) -> Iterator[dict[str, str]]:
-    """Environment that hands the passphrase to the CLI through a 0600 file, never argv.
-
-    CI's own PULUMI_CONFIG_PASSPHRASE(_FILE) wins; KMS-style providers need none.
-    The passphrase is generated once and kept in the encrypted local store.
-    """
-    if not provider.startswith("passphrase") or {"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"} & environ.keys():
+def passphrase_file(passphrase: str | None) -> Iterator[dict[str, str]]:
+    """Hand the passphrase to the CLI through a 0600 file that lives as long as the block, never argv."""
+    if passphrase is None:
         yield {}
         return
-    from secrets_bridge.store import SecretStore
-
-    store = SecretStore.open(store_env)
-    passphrase = store.get(PASSPHRASE_NAME)
-    if passphrase is None:
-        passphrase = secrets.token_urlsafe(32)
-        store.set(PASSPHRASE_NAME, passphrase)
     with tempfile.TemporaryDirectory(prefix="orchestra-pp-") as private:  # mkdtemp: 0700
         path = os.path.join(private, "passphrase")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -54,17 +131,69 @@ def passphrase_env(provider: str, store_env: str, environ: Mapping[str, str] = o
         yield {"PULUMI_CONFIG_PASSPHRASE_FILE": path}
 
 
+def _parse_config(stdout: str) -> dict[str, str]:
+    return {key: str(entry.get("value", "")) for key, entry in json.loads(stdout or "{}").items()}
+
+
+def read_config(target: Target, store_env: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """An existing stack's config, decrypted in memory; {} for a stack not created yet."""
+    if not target.exists:
+        return {}
+    passphrase = stored_passphrase(store_env) if target.needs_passphrase(environ) else None
+    with passphrase_file(passphrase) as secret_env:
+        result = target.command.run(["config", "--show-secrets", "--json", "--stack", target.name.full],
+                                    str(target.root), {**target.base_env, **secret_env}, check=False)
+    if result.code != 0:
+        fix = ("set PULUMI_CONFIG_PASSPHRASE (CI) or keep it in the store: `python -m secrets_bridge set "
+               f"{PASSPHRASE_NAME} --env {store_env}`") if "passphrase" in result.stderr.lower() else "check the stack file"
+        raise InjectFailed(f"reading the config of stack {target.name.full} failed: {engine_error_line(result.stderr)}: {fix}")
+    return _parse_config(result.stdout)
+
+
+def _outputs(stdout: str) -> OutputMap:
+    return {key: OutputValue(value=value, secret=value == "[secret]") for key, value in json.loads(stdout or "{}").items()}
+
+
+def read_outputs(target: Target, store_env: str, environ: Mapping[str, str] = os.environ) -> OutputMap:
+    """An existing stack's outputs, secret ones left as "[secret]" (no --show-secrets)."""
+    passphrase = stored_passphrase(store_env) if target.needs_passphrase(environ) else None
+    with passphrase_file(passphrase) as secret_env:
+        result = target.command.run(["stack", "output", "--json", "--stack", target.name.full],
+                                    str(target.root), {**target.base_env, **secret_env}, check=False)
+    if result.code != 0:
+        raise BackendUnreachable(f"reading the outputs of stack {target.name.full} failed: {engine_error_line(result.stderr)}")
+    return _outputs(result.stdout)
+
+
+class DriverWorkspace(LocalWorkspace):
+    """LocalWorkspace that skips `pulumi stack select` for a stack `locate` already found (every
+    command carries --stack, so the selection file is never needed), and reads outputs in one
+    call without --show-secrets: secret outputs stay "[secret]", which is all the driver shows."""
+
+    known_stack: str | None = None
+
+    def select_stack(self, stack_name: str) -> None:
+        if stack_name != self.known_stack:
+            super().select_stack(stack_name)
+
+    def stack_outputs(self, stack_name: str) -> OutputMap:
+        return _outputs(self._run_pulumi_cmd_sync(["stack", "output", "--json", "--stack", stack_name]).stdout)
+
+
 @dataclass
 class StackSession:
-    """An open stack plus what every engine call needs; the stack config is read once per session."""
+    """An open stack plus what every engine call needs; the stack config is read once per command."""
 
     root: Path
     name: str
+    short: str
+    project: str
     stack: Stack
     cli_env: dict[str, str]
     command: EngineCommand
     engine_version: str
     backend: str
+    applied: bool = False          # set once an operation that changes state has started
     _config: dict[str, str] | None = field(default=None, repr=False)
 
     def cli(self, args: list[str], *, stdin: str | None = None) -> CommandResult:
@@ -72,12 +201,12 @@ class StackSession:
         return self.command.run([*args, "--stack", self.name], str(self.root), self.cli_env, stdin=stdin, check=False)
 
     def config(self) -> dict[str, str]:
-        """The stack's config, decrypted, in memory only: one engine call per session."""
+        """The stack's config, decrypted, in memory only: read at most once per command."""
         if self._config is None:
             proc = self.cli(["config", "--show-secrets", "--json"])
             if proc.code != 0:
                 raise InjectFailed(f"reading the config of stack {self.name} failed: {engine_error_line(proc.stderr)}")
-            self._config = {key: str(entry.get("value", "")) for key, entry in json.loads(proc.stdout or "{}").items()}
+            self._config = _parse_config(proc.stdout)
         return dict(self._config)
 
     def config_changed(self, key: str, value: str) -> None:
@@ -86,51 +215,68 @@ class StackSession:
             self._config[key] = value
 
 
-def _translate_select(err: CommandError, stack: str, backend: str) -> Exception:
-    if isinstance(err, ConcurrentUpdateError):
-        return StackLocked(lock_message(err, stack, backend))
-    return BackendUnreachable(f"backend {backend}: {engine_error_line(err)}: check PULUMI_BACKEND_URL and your login")
-
-
-def known_stacks(workspace: LocalWorkspace) -> list[str]:
-    return sorted(summary.name for summary in workspace.list_stacks())
-
-
-def require_engine() -> Engine:
-    """The engine, found, cached or built; its absence is one actionable line."""
-    try:
-        return ensure_engine(log=lambda msg: print(msg, file=sys.stderr))
-    except EngineUnavailable as exc:
-        first = str(exc).splitlines()[0]
-        raise EngineMissing(f"{first} Run `python -m automation engine` to see what was tried and how to fix it") from None
-
-
 @contextlib.contextmanager
-def open_stack(root: Path, stack_name: str, *, store_env: str, create: bool = False,
+def open_stack(target: Target, *, store_env: str, create: bool = False, config: Mapping[str, str] | None = None,
                environ: Mapping[str, str] = os.environ) -> Iterator[StackSession]:
-    """Select (or with `create`, create) the stack; the passphrase file lives as long as the session."""
-    engine = require_engine()
-    url, is_default = backend_url(root, environ)
-    ensure_file_backend(url)
-    provider = stack_secrets_provider(root, stack_name)
-    base_env = engine_env(engine, dict(environ))  # engine first on PATH, no update check, no plugin downloads
-    if is_default:
-        base_env["PULUMI_BACKEND_URL"] = url
-    command = EngineCommand(engine.pulumi, engine.version)
-    with passphrase_env(provider, store_env, environ) as secret_env:
-        cli_env = {**base_env, **secret_env}
-        workspace = LocalWorkspace(work_dir=str(root), env_vars=cli_env, secrets_provider=provider, pulumi_command=command)
+    """Select (or with `create`, create) the stack; from here on the run may write.
+
+    A run that fails before the engine applied anything leaves what it found: the
+    stack it created is removed, a passphrase it generated is dropped from the store,
+    and the stack file gets its old bytes back (or is removed if it did not exist).
+    """
+    require_stack(target, create)
+    stack_path = stack_file_path(target.root, target.name.short)
+    before = stack_path.read_bytes() if stack_path.exists() else None
+    ensure_file_backend(target.backend)
+    passphrase, generated = None, False
+    if target.needs_passphrase(environ):
+        passphrase = stored_passphrase(store_env)
+        if passphrase is None:
+            if target.exists and before is not None and b"encryptionsalt" in before:
+                raise InjectFailed(f"stack {target.name.full} is encrypted with a passphrase that is neither in "
+                                   f"PULUMI_CONFIG_PASSPHRASE(_FILE) nor in the {store_env} store: set it there")
+            from secrets_bridge.store import SecretStore
+
+            passphrase, generated = secrets.token_urlsafe(32), True
+            SecretStore.open(store_env).set(PASSPHRASE_NAME, passphrase)
+    created = False
+    session: StackSession | None = None
+    with passphrase_file(passphrase) as secret_env:
+        cli_env = {**target.base_env, **secret_env}
+        workspace = DriverWorkspace(work_dir=str(target.root), env_vars=cli_env, secrets_provider=target.provider,
+                                    pulumi_command=target.command)
         try:
-            stack = Stack.select(stack_name, workspace)
-        except StackNotFoundError:
-            if not create:
-                listed = ", ".join(known_stacks(workspace)) or "none yet"
-                raise StackNotFound(f"stack {stack_name!r} does not exist (stacks: {listed}): pass --create to create it") from None
-            try:
-                stack = Stack.create(stack_name, workspace)
-            except CommandError as err:
-                raise _translate_select(err, stack_name, url) from None
-        except CommandError as err:
-            raise _translate_select(err, stack_name, url) from None
-        yield StackSession(root=root, name=stack_name, stack=stack, cli_env=cli_env, command=command,
-                           engine_version=engine.version, backend=url)
+            if target.exists:
+                workspace.known_stack = target.name.full
+                stack = Stack.select(target.name.full, workspace)
+            else:
+                stack = Stack.create(target.name.full, workspace)
+                created = True
+            session = StackSession(root=target.root, name=target.name.full, short=target.name.short,
+                                   project=target.project, stack=stack, cli_env=cli_env, command=target.command,
+                                   engine_version=target.engine.version, backend=target.backend,
+                                   _config=dict(config) if config is not None and target.exists else None)
+            yield session
+        except BaseException:
+            if session is None or not session.applied:
+                _undo(target, cli_env, created=created, before=before, stack_path=stack_path,
+                      dropped=store_env if generated else None)
+            raise
+
+
+def _undo(target: Target, cli_env: dict[str, str], *, created: bool, before: bytes | None, stack_path: Path,
+          dropped: str | None) -> None:
+    if created:
+        with contextlib.suppress(CommandError):
+            target.command.run(["stack", "rm", "--yes", "--stack", target.name.full], str(target.root), cli_env, check=False)
+    if before is None:
+        stack_path.unlink(missing_ok=True)
+    elif not stack_path.exists() or stack_path.read_bytes() != before:
+        stack_path.write_bytes(before)
+    if dropped is not None:
+        from secrets_bridge.store import SecretStore, store_path
+
+        store = SecretStore.open(dropped)
+        store.delete(PASSPHRASE_NAME)
+        if not store.names():            # the store was made for the passphrase alone: no store at all
+            store_path(dropped).unlink(missing_ok=True)

@@ -1,9 +1,11 @@
 """Driver overhead, measured side by side in one run (printed, not a test).
 
-1. `python -m automation preview local` against plain `pulumi preview --stack local` on the
-   same program, state and sandbox: medians of a few runs each and their ratio (target <= 1.2x).
-2. `inject` with nothing changed: engine CLI invocations counted through a logging `pulumi`
-   wrapper on PATH, against the number of keys (target: 1 call, not one per key).
+1. `python -m automation preview local` against plain `pulumi preview --stack local`, and
+   `python -m automation up local --yes` with nothing to change against plain
+   `pulumi up --yes --stack local`, on the same program, state and sandbox, interleaved
+   (driver, raw, driver, raw, ...): medians and their ratios (target <= 1.15x).
+2. Engine CLI calls per driver command, counted through a logging `pulumi` wrapper on PATH,
+   and listed, so a call that is not needed shows.
 
 Runs in a temp copy of the project (the repository's files and state are untouched):
     .venv/bin/python bench/driver_bench.py [--runs N]
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,12 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from automation.engine import ensure_engine  # noqa: E402
 from secrets_bridge.store import SecretStore  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.loopback import free_port  # noqa: E402
 
 
 def _project(work: Path, engine) -> tuple[Path, dict[str, str], Path]:
@@ -44,7 +40,7 @@ def _project(work: Path, engine) -> tuple[Path, dict[str, str], Path]:
         shutil.copytree(REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     (root / ".venv").symlink_to(Path(sys.prefix))
     text = (REPO / "automation" / "sandbox" / "Pulumi.local.template.yaml").read_text()
-    (root / "Pulumi.local.yaml").write_text(text.replace("18787", str(_free_port())).replace("18788", str(_free_port())))
+    (root / "Pulumi.local.yaml").write_text(text.replace("18787", str(free_port())).replace("18788", str(free_port())))
     wrap, log = work / "bin", work / "argv.log"
     wrap.mkdir()
     (wrap / "pulumi").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{engine.pulumi}" "$@"\n')
@@ -83,24 +79,29 @@ def main() -> None:
                        "PULUMI_CONFIG_PASSPHRASE": passphrase, "PULUMI_SKIP_UPDATE_CHECK": "true"}
             raw_env["ORCHESTRA_LAMBDA_API_URL"] = "http://127.0.0.1:" + (root / "Pulumi.local.yaml").read_text().split(
                 "lambda_api_url: http://127.0.0.1:")[1].split()[0]
-            drv, raw = [], []
+            commands = {
+                "preview": ([*driver, "preview", "local"], ["pulumi", "preview", "--stack", "local", "--non-interactive"]),
+                "no-change up": ([*driver, "up", "local", "--yes"],
+                                 ["pulumi", "up", "--yes", "--stack", "local", "--non-interactive"]),
+            }
+            _timed(commands["no-change up"][0], root, env)   # deploy once: later ups change nothing
+            times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in commands}
+            calls: dict[str, list[str]] = {}
             for _ in range(args.runs):   # interleaved, so drift in machine load hits both alike
-                drv.append(_timed([*driver, "preview", "local"], root, env))
-                raw.append(_timed(["pulumi", "preview", "--stack", "local", "--non-interactive"], root, raw_env))
-            d, r = statistics.median(drv), statistics.median(raw)
-            print(f"preview local, {args.runs} runs each (median):")
-            print(f"  python -m automation preview local   {d:6.2f} s   (runs: {', '.join(f'{x:.2f}' for x in drv)})")
-            print(f"  pulumi preview --stack local         {r:6.2f} s   (runs: {', '.join(f'{x:.2f}' for x in raw)})")
-            print(f"  ratio driver/raw                     {d / r:6.2f}x  (target <= 1.20x)")
+                for name, (drv_cmd, raw_cmd) in commands.items():
+                    log.write_text("")
+                    times[name][0].append(_timed(drv_cmd, root, env))
+                    calls[name] = log.read_text().splitlines()
+                    times[name][1].append(_timed(raw_cmd, root, raw_env))
+            for name, (drv, raw) in times.items():
+                d, r = statistics.median(drv), statistics.median(raw)
+                print(f"{name}, {args.runs} runs each, interleaved (median):")
+                print(f"  driver  {d:6.2f} s   (runs: {', '.join(f'{x:.2f}' for x in drv)})")
+                print(f"  raw     {r:6.2f} s   (runs: {', '.join(f'{x:.2f}' for x in raw)})")
+                print(f"  ratio driver/raw  {d / r:5.2f}x  (target <= 1.15x)")
+                print(f"  engine CLI calls by the driver: {len(calls[name])}: "
+                      + "; ".join(" ".join(c.split()[:3]) for c in calls[name]))
 
-            log.write_text("")
-            _timed([*driver, "inject", "local"], root, env)
-            calls = [line for line in log.read_text().splitlines() if line.split()[:2] != ["version"]]
-            config_calls = [c for c in calls if " config" in f" {c}"]
-            keys = len(SecretStore.open("local", master_key=env["ORCHESTRA_MASTER_KEY"], directory=work).names()) - 1
-            print("inject local with nothing changed:")
-            print(f"  engine CLI calls touching config     {len(config_calls)}   for {keys} keys "
-                  f"(all engine calls: {len(calls)}: {'; '.join(c.split(' --')[0] or c for c in calls)})")
         finally:
             subprocess.run([*driver, "destroy", "local", "--yes"], cwd=root, env=env, capture_output=True)
 

@@ -140,6 +140,7 @@ def spec_for(name: str, declared: Iterable[KeySpec] = ()) -> KeySpec:
     return custom_spec(name)
 
 
-def custom_spec(name: str, purpose: str = "custom key", pattern: str | None = None, url: str = "") -> KeySpec:
-    return KeySpec(name=name, purpose=purpose, url=url, config_key=name.lower(),
-                   kind="declared" if pattern is not None or purpose != "custom key" else "custom", pattern=pattern)
+def custom_spec(name: str, purpose: str = "", pattern: str | None = None, url: str = "",
+                kind: Kind = "custom") -> KeySpec:
+    """A key outside the catalog: `declared` by the project (purpose, optional format) or plain `custom`."""
+    return KeySpec(name=name, purpose=purpose, url=url, config_key=name.lower(), kind=kind, pattern=pattern)

@@ -16,6 +16,7 @@ aliases, and `EnhancedSecretManager` is this class under its old name.
 from __future__ import annotations
 
 import builtins
+import os
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from secrets_bridge.masking import fingerprint
 from secrets_bridge.project import declared_keys, project_root
 from secrets_bridge.resolver import Resolution, Step, build_chain, resolve_specs, trace
 from secrets_bridge.sources import Source, StoreSource
-from secrets_bridge.store import SecretStore, resolve_env, store_envs
+from secrets_bridge.store import ENV_DIR, SecretStore, resolve_env, store_envs
 from secrets_bridge.verify import CheckResult
 
 __all__ = ["EnhancedSecretManager", "Explanation", "KeyInfo", "SecretManager"]
@@ -75,7 +76,9 @@ class SecretManager:
                  environ: Mapping[str, str] | None = None) -> None:
         self.env = resolve_env(env)
         self.stack = stack
-        self.root = project_root(root)
+        self.root = Path(root).resolve() if root is not None else project_root()
+        # ORCHESTRA_SECRETS_DIR wins, as everywhere; else the store sits at the project root.
+        self._store_dir = Path(os.environ[ENV_DIR]).expanduser() if os.environ.get(ENV_DIR) else self.root
         self._master_key = master_key
         self._interactive = interactive
         self._environ = environ
@@ -132,7 +135,8 @@ class SecretManager:
 
     @cached_property
     def _store_source(self) -> StoreSource:
-        return StoreSource(self.env, master_key=self._master_key, strict=True, interactive=self._interactive)
+        return StoreSource(self.env, master_key=self._master_key, strict=True, interactive=self._interactive,
+                           directory=self._store_dir)
 
     @property
     def store(self) -> SecretStore | None:
@@ -143,7 +147,8 @@ class SecretManager:
         """The store to write to (created on the first write); its commits count in `commits`."""
         store = self.store
         if store is None:
-            store = SecretStore.open(self.env, master_key=self._master_key, interactive=self._interactive)
+            store = SecretStore.open(self.env, master_key=self._master_key, interactive=self._interactive,
+                                     directory=self._store_dir)
             self._store_source.adopt(store)
         self._written.append(store)
         return store
@@ -193,7 +198,7 @@ class SecretManager:
         """Fingerprints stored under the same name in more than one environment: name -> envs.
         Environments this master key cannot open are left out."""
         seen: dict[tuple[str, str], builtins.list[str]] = {}
-        for env in store_envs():
+        for env in store_envs(self._store_dir):
             other = SecretManager(env, master_key=self._master_key, root=self.root, environ=self._environ)
             try:
                 store = other.store

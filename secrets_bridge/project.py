@@ -74,6 +74,6 @@ def _parse(path: Path, _mtime_ns: int, _size: int) -> tuple[KeySpec, ...]:
             except (re.error, TypeError) as exc:
                 raise InvalidValue(f"{where}: format is not a valid regular expression ({exc})") from None
         url = entry.get("url", "")
-        specs.append(custom_spec(name, purpose=entry["purpose"], pattern=pattern or "",
-                                 url=url if isinstance(url, str) else ""))
+        specs.append(custom_spec(name, purpose=entry["purpose"], pattern=pattern,
+                                 url=url if isinstance(url, str) else "", kind="declared"))
     return tuple(specs)

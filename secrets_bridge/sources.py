@@ -228,8 +228,9 @@ class StoreSource:
     person must act on them. `interactive` lets the master key be asked on a terminal."""
 
     def __init__(self, env: str, *, master_key: str | None, allow_insecure_permissions: bool = False,
-                 strict: bool = False, interactive: bool = False):
-        self.path = store_path(env)
+                 strict: bool = False, interactive: bool = False, directory: Path | None = None):
+        self.path = store_path(env, directory)
+        self._directory = directory
         self._env = env
         self._master_key = master_key
         self._allow_insecure = allow_insecure_permissions
@@ -251,7 +252,7 @@ class StoreSource:
                 raise MasterKeyMissing(f"{self.path.name} exists but cannot be opened: {exc}") from None
             self.notes.append("store locked: set ORCHESTRA_MASTER_KEY")
             return None
-        return SecretStore.open(self._env, master_key=key,
+        return SecretStore.open(self._env, master_key=key, directory=self._directory,
                                 allow_insecure_permissions=self._allow_insecure)
 
     def refresh(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automation.sandbox import lambda_rulesets as rulesets
 from automation.sandbox.lambda_rules import (
     ApiError,
     generate_key_pair,
@@ -219,6 +220,7 @@ class Emulator:
                                                  "description": REGIONS[record["region_name"]]},
             "instance_type": {"name": kind, **INSTANCE_TYPES[kind]},
             "is_reserved": False, "tags": record.get("tags", []),
+            "firewall_rulesets": [{"id": i} for i in record.get("firewall_ruleset_ids", ())],
             "actions": {a: ({"available": True} if status in LIVE_STATUSES else
                             {"available": False, "reason_code": "vm-is-terminating",
                              "reason_description": "The instance is terminating."})
@@ -289,13 +291,15 @@ class Emulator:
             raise ApiError(400, "instance-operations/launch/insufficient-capacity",
                            "Not enough capacity to fulfill launch request.",
                            "Choose another region or instance type, or try again later.")
+        ruleset_ids = rulesets.launch_rulesets(self, request, region)
         instance_id = secrets.token_hex(16)
         now = time.time()
         self.state["instances"][instance_id] = {
             "id": instance_id, "name": request.get("name"), "status": "booting",
             "instance_type_name": kind, "region_name": region,
             "ssh_key_names": request["ssh_key_names"], "file_system_names": request.get("file_system_names", []),
-            "tags": request.get("tags", []), "ip": self.config.ip, "private_ip": "10.0.0.2",
+            "tags": request.get("tags", []), "firewall_ruleset_ids": ruleset_ids,
+            "ip": self.config.ip, "private_ip": "10.0.0.2",
             "hostname": request.get("hostname") or f"lambda-{instance_id[:12]}",
             "has_user_data": "user_data" in request,  # the document itself may hold secrets: not stored
             "launched_at": now,
@@ -364,6 +368,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
     ("DELETE", re.compile(r"/api/v1/ssh-keys/([^/]+)"), Emulator.delete_ssh_key),
     ("GET", re.compile(r"/api/v1/firewall-rules"), Emulator.list_firewall_rules),
     ("PUT", re.compile(r"/api/v1/firewall-rules"), Emulator.put_firewall_rules),
+    ("GET", re.compile(r"/api/v1/firewall-rulesets"), rulesets.list_rulesets),
+    ("POST", re.compile(r"/api/v1/firewall-rulesets"), rulesets.create_ruleset),
+    ("GET", re.compile(r"/api/v1/firewall-rulesets/([^/]+)"), rulesets.get_ruleset),
+    ("PATCH", re.compile(r"/api/v1/firewall-rulesets/([^/]+)"), rulesets.patch_ruleset),
+    ("DELETE", re.compile(r"/api/v1/firewall-rulesets/([^/]+)"), rulesets.delete_ruleset),
 ]
 
 

@@ -100,13 +100,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
         out = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(out)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(out)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client gave up waiting (a slow-reply fault): nothing to answer
         if self.server.observer and not parts.path.startswith(hooks.PREFIX):
             self.server.observer(Exchange(self.command, parts.path, parts.query, dict(self.headers.items()),
                                           raw, status, {"Content-Type": "application/json", **headers}, out))

@@ -1,4 +1,8 @@
-"""LambdaBackend: the GPU instance that runs the backend, its SSH key and firewall rule."""
+"""LambdaBackend: the GPU instance that runs the backend, its SSH key and its firewall rulesets.
+
+The backend port (and SSH) is opened by a firewall ruleset per region the instance may launch in,
+attached at launch, so only this instance is opened, not every instance of the account.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import pulumi
 from infra.config import LambdaSettings
 from infra.lambda_cloud import REGIONS_WITHOUT_FIREWALL
 from infra.lambda_cloud.reconcile import PROJECT_TAG, STACK_TAG
-from infra.lambda_dynamic import LambdaFirewallRules, LambdaInstance, LambdaSshKey
+from infra.lambda_dynamic import LambdaFirewallRuleset, LambdaInstance, LambdaSshKey
 from infra.user_data import render_user_data
 
 
@@ -31,7 +35,7 @@ class LambdaBackend(pulumi.ComponentResource):
         unguarded = [r for r in (settings.region, *settings.fallback_regions) if r in REGIONS_WITHOUT_FIREWALL]
         if unguarded:
             pulumi.log.warn(f"Lambda Cloud firewall rules do not apply in {', '.join(unguarded)} (API spec): an "
-                            f"instance launched there is not guarded by the rule for port {settings.backend_port}. "
+                            f"instance launched there gets no firewall ruleset for port {settings.backend_port}. "
                             f"Remove {'it' if len(unguarded) == 1 else 'them'} from lambda_region / "
                             "lambda_fallback_regions to keep the firewall.", resource=self)
         child = pulumi.ResourceOptions(parent=self)
@@ -39,9 +43,13 @@ class LambdaBackend(pulumi.ComponentResource):
         ssh_key = LambdaSshKey(
             f"{name}-ssh-key", api_key=api_key, api_url=settings.api_url, name=settings.ssh_key_name,
             public_key=settings.ssh_public_key, opts=child)
-        firewall = LambdaFirewallRules(
-            f"{name}-firewall", api_key=api_key, api_url=settings.api_url, port=settings.backend_port,
-            description=f"orchestra backend {settings.instance_name}", opts=child)
+        guarded = [r for r in dict.fromkeys((settings.region, *settings.fallback_regions)) if r not in unguarded]
+        rules = [{"port": settings.backend_port, "description": f"orchestra backend {settings.instance_name}"},
+                 {"port": 22, "description": "SSH"}]
+        rulesets = {region: LambdaFirewallRuleset(
+            f"{name}-firewall" if region == settings.region else f"{name}-firewall-{region}", api_key=api_key,
+            api_url=settings.api_url, name=f"{settings.instance_name}-{region}"[:64], region=region, rules=rules,
+            opts=child) for region in guarded}
         user_data = pulumi.Output.all(**app_env).apply(
             lambda env: render_user_data(image=settings.backend_image, port=settings.backend_port, env=env))
         instance = LambdaInstance(
@@ -59,8 +67,8 @@ class LambdaBackend(pulumi.ComponentResource):
             active_timeout_seconds=settings.active_timeout_seconds,
             poll_interval_seconds=settings.poll_interval_seconds,
             keep_on_timeout=settings.keep_on_timeout,
-            # The key must exist to launch, and the port be open before the health check.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ssh_key, firewall]),
+            firewall_ruleset_ids={region: ruleset.id for region, ruleset in rulesets.items()},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ssh_key, *rulesets.values()]),
         )
 
         self.instance_id = instance.id

@@ -39,13 +39,13 @@ from infra.lambda_cloud.errors import (
     ServerError,
     UnexpectedResponse,
 )
-from infra.lambda_cloud.models import FirewallRule, Instance, InstanceType, SshKey
+from infra.lambda_cloud.models import FirewallRule, FirewallRuleset, Instance, InstanceType, SshKey
 
 __all__ = [
     "API_KEYS_CONSOLE_URL", "DEFAULT_API_URL", "GONE_STATUSES", "INSTANCE_TYPES", "INSTANCES_CONSOLE_URL",
     "LIVE_STATUSES", "REGION_CODES", "REGIONS", "REGIONS_WITHOUT_FIREWALL",
     "LambdaClient", "Pacing", "RetryPolicy",
-    "FirewallRule", "Instance", "InstanceType", "SshKey",
+    "FirewallRule", "FirewallRuleset", "Instance", "InstanceType", "SshKey",
     "AccountInactive", "ApiUnavailable", "Duplicate", "FileSystemInWrongRegion", "InstanceNotActive", "InstanceUnhealthy",
     "InsufficientCapacity", "InvalidApiKey", "InvalidBillingAddress", "InvalidInput", "InvalidParameters",
     "LambdaError", "LaunchReplyWithoutId", "NotFound", "ProviderError", "QuotaExceeded", "RateLimited",

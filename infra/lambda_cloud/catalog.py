@@ -49,6 +49,7 @@ LAUNCH_PATH = "/api/v1/instance-operations/launch"
 TERMINATE_PATH = "/api/v1/instance-operations/terminate"
 SSH_KEYS_PATH = "/api/v1/ssh-keys"
 FIREWALL_RULES_PATH = "/api/v1/firewall-rules"
+FIREWALL_RULESETS_PATH = "/api/v1/firewall-rulesets"
 
 
 def segment(value: str) -> str:
@@ -66,6 +67,10 @@ def instance_path(instance_id: str) -> str:
 
 def ssh_key_path(key_id: str) -> str:
     return f"{SSH_KEYS_PATH}/{segment(key_id)}"
+
+
+def firewall_ruleset_path(ruleset_id: str) -> str:
+    return f"{FIREWALL_RULESETS_PATH}/{segment(ruleset_id)}"
 
 
 def api_url(base_url: str, path: str) -> str:

@@ -24,12 +24,14 @@ import httpx
 from infra.lambda_cloud.catalog import (
     DEFAULT_API_URL,
     FIREWALL_RULES_PATH,
+    FIREWALL_RULESETS_PATH,
     INSTANCE_TYPES_PATH,
     INSTANCES_PATH,
     LAUNCH_PATH,
     SSH_KEYS_PATH,
     TERMINATE_PATH,
     auth_headers,
+    firewall_ruleset_path,
     instance_path,
     ssh_key_path,
 )
@@ -45,7 +47,7 @@ from infra.lambda_cloud.errors import (
     error_from_reply,
     retry_after,
 )
-from infra.lambda_cloud.models import FirewallRule, Instance, InstanceType, SshKey
+from infra.lambda_cloud.models import FirewallRule, FirewallRuleset, Instance, InstanceType, SshKey
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +136,8 @@ class LambdaClient:
 
     def launch(self, *, region_name: str, instance_type_name: str, ssh_key_names: Iterable[str],
                name: str | None = None, file_system_names: Iterable[str] = (),
-               user_data: str | None = None, tags: Mapping[str, str] | None = None) -> list[str]:
+               user_data: str | None = None, tags: Mapping[str, str] | None = None,
+               firewall_ruleset_ids: Iterable[str] = ()) -> list[str]:
         body: dict[str, Any] = {"region_name": region_name, "instance_type_name": instance_type_name,
                                 "ssh_key_names": list(ssh_key_names),
                                 "file_system_names": list(file_system_names)}
@@ -144,6 +147,8 @@ class LambdaClient:
             body["user_data"] = user_data
         if tags:
             body["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        if rulesets := list(firewall_ruleset_ids):
+            body["firewall_rulesets"] = [{"id": i} for i in rulesets]
         data = self._request("POST", LAUNCH_PATH, json=body, idempotent=False)
         ids = data.get("instance_ids") if isinstance(data, dict) else None
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
@@ -185,6 +190,26 @@ class LambdaClient:
         """Replace the account's whole inbound rule list (the API has no per-rule call)."""
         data = self._request("PUT", FIREWALL_RULES_PATH, json={"data": [r.to_api() for r in rules]})
         return [FirewallRule.from_api(d) for d in data]
+
+    def list_firewall_rulesets(self) -> list[FirewallRuleset]:
+        return [FirewallRuleset.from_api(d) for d in self._request("GET", FIREWALL_RULESETS_PATH)]
+
+    def get_firewall_ruleset(self, ruleset_id: str) -> FirewallRuleset:
+        return FirewallRuleset.from_api(self._request("GET", firewall_ruleset_path(ruleset_id)))
+
+    def create_firewall_ruleset(self, name: str, region: str, rules: Iterable[FirewallRule]) -> FirewallRuleset:
+        body = {"name": name, "region": region, "rules": [r.to_api() for r in rules]}
+        return FirewallRuleset.from_api(self._request("POST", FIREWALL_RULESETS_PATH, json=body, idempotent=False))
+
+    def update_firewall_ruleset(self, ruleset_id: str, *, name: str | None = None,
+                                rules: Iterable[FirewallRule] | None = None) -> FirewallRuleset:
+        body: dict[str, Any] = {} if name is None else {"name": name}
+        if rules is not None:
+            body["rules"] = [r.to_api() for r in rules]
+        return FirewallRuleset.from_api(self._request("PATCH", firewall_ruleset_path(ruleset_id), json=body))
+
+    def delete_firewall_ruleset(self, ruleset_id: str) -> None:
+        self._request("DELETE", firewall_ruleset_path(ruleset_id))
 
     # --- transport ----------------------------------------------------------------------------
 

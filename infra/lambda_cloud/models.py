@@ -39,6 +39,7 @@ class Instance:
     file_system_names: tuple[str, ...]
     tags: Mapping[str, str]
     price_cents_per_hour: int = 0
+    firewall_ruleset_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> Instance:
@@ -50,6 +51,7 @@ class Instance:
             file_system_names=tuple(d.get("file_system_names", ())),
             tags={t["key"]: t["value"] for t in d.get("tags", ())},
             price_cents_per_hour=int(d["instance_type"].get("price_cents_per_hour") or 0),
+            firewall_ruleset_ids=tuple(r["id"] for r in d.get("firewall_rulesets") or ()),
         )
 
 
@@ -80,3 +82,19 @@ class FirewallRule:
         if self.port_range is not None:
             body["port_range"] = list(self.port_range)
         return body
+
+
+@dataclass(frozen=True)
+class FirewallRuleset:
+    """Inbound rules for the instances launched with it, in one region."""
+
+    id: str
+    name: str
+    region: str
+    rules: tuple[FirewallRule, ...]
+    instance_ids: tuple[str, ...]
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> FirewallRuleset:
+        return cls(d["id"], d["name"], d["region"]["name"], tuple(FirewallRule.from_api(r) for r in d.get("rules", ())),
+                   tuple(d.get("instance_ids", ())))

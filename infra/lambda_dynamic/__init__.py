@@ -1,9 +1,10 @@
 """Lambda Cloud as Pulumi dynamic resources: the resource classes and their providers.
 
-    resources.py   LambdaInstance, LambdaSshKey, LambdaFirewallRules (what the program declares)
+    resources.py   LambdaInstance, LambdaSshKey, LambdaFirewallRuleset, LambdaFirewallRules
     instance.py    InstanceProvider: launch, wait for active, rename, terminate
     ssh_key.py     SshKeyProvider
-    firewall.py    FirewallRuleProvider
+    firewall.py    FirewallRuleProvider (the account-wide rule list)
+    firewall_ruleset.py  FirewallRulesetProvider (per-region rulesets attached at launch)
     common.py      client from the provider's environment, check/diff helpers
 
 Provider classes are pickled into state by module path; infra.lambda_resources and
@@ -11,9 +12,10 @@ infra.lambda_provider re-export them for states written before this package exis
 """
 
 from infra.lambda_dynamic.firewall import FirewallRuleProvider
+from infra.lambda_dynamic.firewall_ruleset import FirewallRulesetProvider
 from infra.lambda_dynamic.instance import InstanceProvider
-from infra.lambda_dynamic.resources import LambdaFirewallRules, LambdaInstance, LambdaSshKey
+from infra.lambda_dynamic.resources import LambdaFirewallRules, LambdaFirewallRuleset, LambdaInstance, LambdaSshKey
 from infra.lambda_dynamic.ssh_key import SshKeyProvider
 
-__all__ = ["FirewallRuleProvider", "InstanceProvider", "LambdaFirewallRules", "LambdaInstance", "LambdaSshKey",
-           "SshKeyProvider"]
+__all__ = ["FirewallRuleProvider", "FirewallRulesetProvider", "InstanceProvider", "LambdaFirewallRules",
+           "LambdaFirewallRuleset", "LambdaInstance", "LambdaSshKey", "SshKeyProvider"]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, DiffResult
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from infra.lambda_cloud import InvalidInput, LambdaClient, Pacing, RetryPolicy
@@ -53,7 +54,10 @@ def client_from_env(props: Mapping[str, Any], environ: Mapping[str, str] = os.en
 
 
 def known(value: Any) -> bool:
-    """False while any part of the value is still unknown (a preview of a computed input)."""
+    """False while any part of the value is still unknown (a preview of a computed input): the host
+    passes a top-level unknown as the UNKNOWN string and one inside a list or map as an Unknown."""
+    if isinstance(value, Unknown):
+        return False
     if isinstance(value, str):
         return value != UNKNOWN
     if isinstance(value, Mapping):

@@ -26,7 +26,8 @@ FIREWALL_DEFAULTS: dict[str, Any] = {"api_url": DEFAULT_API_URL, "protocol": "tc
                                      "source_network": "0.0.0.0/0"}
 
 
-def _firewall_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def rule_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """One inbound rule's problems: port, protocol, source network, description."""
     port, protocol = props.get("port"), props.get("protocol")
     if known(port) and (isinstance(port, bool) or not isinstance(port, (int, float)) or int(port) != port
                          or not 1 <= port <= 65535):
@@ -68,7 +69,7 @@ class FirewallRuleProvider(ResourceProvider):
             protocol, port = news.get("protocol") or "tcp", news.get("port")
             news["description"] = f"orchestra: {protocol} port {int(port)}" if known([protocol, port]) and \
                 isinstance(port, (int, float)) else UNKNOWN
-        return check_inputs(news, FIREWALL_DEFAULTS, _firewall_problems)
+        return check_inputs(news, FIREWALL_DEFAULTS, rule_problems)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return diff_inputs(olds, news, ("port", "protocol", "source_network"), ("description", "api_key", "api_url"))

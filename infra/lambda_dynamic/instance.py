@@ -36,12 +36,13 @@ REGIONS = frozenset(REGION_CODES)
 INSTANCE_DEFAULTS: dict[str, Any] = {
     "api_url": DEFAULT_API_URL, "name": None, "file_system_names": [], "user_data": None,
     "tags": {}, "fallback_regions": [], "active_timeout_seconds": 900, "poll_interval_seconds": 10,
-    "keep_on_timeout": False, "unhealthy_grace_seconds": 60, "ssh_key_ids": [], "launch_key": None,
+    "keep_on_timeout": False, "unhealthy_grace_seconds": 60, "ssh_key_ids": [], "firewall_ruleset_ids": {},
+    "launch_key": None,
 }
 INSTANCE_OUTPUTS = ("ip", "private_ip", "status", "hostname", "launched_region")
 # Lambda can rename a running instance and nothing else; the rest lives only in our state.
 _INSTANCE_REPLACE = ("instance_type_name", "region_name", "ssh_key_names", "ssh_key_ids", "file_system_names",
-                     "user_data", "tags")
+                     "user_data", "tags", "firewall_ruleset_ids")
 _INSTANCE_UPDATE = ("name", "api_key", "api_url", "fallback_regions", "active_timeout_seconds",
                     "poll_interval_seconds", "keep_on_timeout", "unhealthy_grace_seconds")
 # /instance-types per (api_url, key digest), for the life of the provider process (one engine run).
@@ -75,6 +76,10 @@ def _instance_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     user_data = given.get("user_data")
     if user_data is not None and (not isinstance(user_data, str) or len(user_data.encode()) > MAX_USER_DATA):
         yield "user_data", "user_data must be a cloud-init text of at most 1 MB"
+    rulesets = given.get("firewall_ruleset_ids")
+    if "firewall_ruleset_ids" in given and not (isinstance(rulesets, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in rulesets.items())):
+        yield "firewall_ruleset_ids", "firewall_ruleset_ids must map a region to a LambdaFirewallRuleset id"
     tags = given.get("tags")
     if "tags" in given and not isinstance(tags, Mapping):
         yield "tags", "tags must be a mapping of tag key to value"
@@ -90,7 +95,8 @@ def _instance_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def _same_instance_input(prop: str, old: Any, new: Any) -> bool:
-    empty: dict[str, Any] = {"name": None, "user_data": None, "tags": {}, "file_system_names": [], "fallback_regions": []}
+    empty: dict[str, Any] = {"name": None, "user_data": None, "tags": {}, "file_system_names": [], "fallback_regions": [],
+                             "firewall_ruleset_ids": {}}
     if prop == "ssh_key_ids" and not old:
         return True  # recorded before the instance followed its key's id: nothing to compare
     if prop in ("name", "user_data"):

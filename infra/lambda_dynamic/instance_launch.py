@@ -93,6 +93,7 @@ def _launch(client: LambdaClient, inputs: Mapping[str, Any]) -> str:
         raise InvalidInput(f"instance_type_name {kind!r} is not offered by Lambda Cloud; offered: "
                            f"{', '.join(sorted(types))}")
     tags = dict(inputs.get("tags") or {})
+    rulesets = dict(inputs.get("firewall_ruleset_ids") or {})
     if inputs.get("launch_token"):
         tags = launch_tags(inputs["launch_token"], tags)
     for region in [r for r in wanted if r in types[kind].regions_with_capacity]:
@@ -100,7 +101,8 @@ def _launch(client: LambdaClient, inputs: Mapping[str, Any]) -> str:
             ids = client.launch(region_name=region, instance_type_name=kind,
                                 ssh_key_names=inputs["ssh_key_names"], name=inputs.get("name"),
                                 file_system_names=inputs.get("file_system_names") or (),
-                                user_data=inputs.get("user_data"), tags=tags or None)
+                                user_data=inputs.get("user_data"), tags=tags or None,
+                                firewall_ruleset_ids=[rulesets[region]] if region in rulesets else ())
         except InsufficientCapacity:
             continue  # taken between the check and the launch: try the next wanted region
         return ids[0]

@@ -1,4 +1,5 @@
-"""Lambda Cloud resources for the Pulumi program: LambdaInstance, LambdaSshKey, LambdaFirewallRules.
+"""Lambda Cloud resources for the Pulumi program: LambdaInstance, LambdaSshKey, LambdaFirewallRuleset,
+LambdaFirewallRules.
 
 Each is a pulumi.dynamic.Resource whose CRUD lives in this package's provider modules. Every resource
 takes `api_key` (made secret here whatever the caller passed, and kept secret in state) and
@@ -8,6 +9,7 @@ takes `api_key` (made secret here whatever the caller passed, and kept secret in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -15,6 +17,7 @@ import pulumi.dynamic
 from infra.lambda_cloud import DEFAULT_API_URL
 from infra.lambda_cloud.reconcile import resource_key
 from infra.lambda_dynamic.firewall import FirewallRuleProvider
+from infra.lambda_dynamic.firewall_ruleset import FirewallRulesetProvider
 from infra.lambda_dynamic.instance import InstanceProvider
 from infra.lambda_dynamic.ssh_key import SshKeyProvider
 
@@ -37,7 +40,8 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
     whose reply was lost, or that was interrupted, adopts its instance instead of launching another.
     If it is not active within active_timeout_seconds (or stays `unhealthy` past
     unhealthy_grace_seconds), it is terminated (unless keep_on_timeout) and the error names it.
-    `fallback_regions` are tried in order when region_name has no capacity.
+    `fallback_regions` are tried in order when region_name has no capacity; `firewall_ruleset_ids`
+    (region -> LambdaFirewallRuleset id) attaches the ruleset of the region it launches in.
     """
 
     api_key: pulumi.Output[str]
@@ -46,6 +50,7 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
     region_name: pulumi.Output[str]
     ssh_key_names: pulumi.Output[list[str]]
     ssh_key_ids: pulumi.Output[list[str]]
+    firewall_ruleset_ids: pulumi.Output[dict[str, str]]
     name: pulumi.Output[str | None]
     file_system_names: pulumi.Output[list[str]]
     user_data: pulumi.Output[str | None]
@@ -81,6 +86,7 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
         keep_on_timeout: pulumi.Input[bool] = False,
         unhealthy_grace_seconds: pulumi.Input[float] = 60,
         ssh_key_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        firewall_ruleset_ids: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -91,7 +97,7 @@ class LambdaInstance(pulumi.dynamic.Resource, module="orchestra", name="LambdaIn
             "user_data": _secret(user_data), "tags": tags or {}, "fallback_regions": fallback_regions or [],
             "active_timeout_seconds": active_timeout_seconds, "poll_interval_seconds": poll_interval_seconds,
             "keep_on_timeout": keep_on_timeout, "unhealthy_grace_seconds": unhealthy_grace_seconds,
-            "ssh_key_ids": ssh_key_ids or [],
+            "ssh_key_ids": ssh_key_ids or [], "firewall_ruleset_ids": firewall_ruleset_ids or {},
             "launch_key": resource_key(pulumi.get_project(), pulumi.get_stack(), resource_name), "launch_token": None,
             "ip": None, "private_ip": None, "status": None, "hostname": None, "launched_region": None,
         }
@@ -155,3 +161,33 @@ class LambdaFirewallRules(pulumi.dynamic.Resource, module="orchestra", name="Lam
                  "protocol": protocol, "source_network": source_network, "description": description,
                  "pre_existing": None}
         super().__init__(FirewallRuleProvider(), resource_name, props, _with_secrets(opts, "api_key"))
+
+
+class LambdaFirewallRuleset(pulumi.dynamic.Resource, module="orchestra", name="LambdaFirewallRuleset"):
+    """Inbound rules in one region, opened only on the instances launched with the ruleset.
+
+    `rules` are `{"port", "protocol"="tcp", "source_network"="0.0.0.0/0", "description"}`; a change of
+    name or rules updates in place, a new region replaces it. Regions where firewall rules do not
+    apply (us-south-1) are refused.
+    """
+
+    api_key: pulumi.Output[str]
+    api_url: pulumi.Output[str]
+    name: pulumi.Output[str]
+    region: pulumi.Output[str]
+    rules: pulumi.Output[list[dict[str, Any]]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        api_key: pulumi.Input[str],
+        name: pulumi.Input[str],
+        region: pulumi.Input[str],
+        rules: pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]],
+        api_url: pulumi.Input[str] = DEFAULT_API_URL,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"api_key": pulumi.Output.secret(api_key), "api_url": api_url, "name": name, "region": region,
+                 "rules": rules}
+        super().__init__(FirewallRulesetProvider(), resource_name, props, _with_secrets(opts, "api_key"))

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from secrets_bridge.catalog import name_problem, spec_for
+from secrets_bridge.catalog import name_problem
 from secrets_bridge.manager import SecretManager
 
 PROG = "secrets-bridge"
@@ -30,17 +30,9 @@ StackOpt = Annotated[str | None, typer.Option(
 
 def _key_name(name: str) -> str:
     problem = name_problem(name)
-    if problem and spec_for_catalog(name) is None:
+    if problem:
         raise typer.BadParameter(problem)
     return name
-
-
-def spec_for_catalog(name: str) -> str | None:
-    try:
-        spec = spec_for(name)
-    except ValueError:
-        return None
-    return spec.name if spec.kind == "catalog" else None
 
 
 KeyArg = Annotated[str, typer.Argument(

@@ -88,6 +88,7 @@ def _row(info: KeyInfo) -> dict[str, Any]:
     return {
         "name": info.name,
         "kind": info.kind,
+        "purpose": info.purpose,
         "present": info.present,
         "source": info.source,
         "masked": info.masked,
@@ -151,7 +152,7 @@ def explain(key: KeyArg, env: EnvOpt = None, stack: StackOpt = None) -> None:
     explanation = keys.explain(key)
     spec = explanation.spec
     aliases = f" (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""
-    kind = "" if spec.kind == "catalog" else f" [{spec.kind} key]"
+    kind = "" if spec.kind == "catalog" else f" [{spec.kind} key" + (f": {spec.purpose}]" if spec.purpose else "]")
     typer.echo(f"{spec.name}{aliases}{kind}, environment {keys.env}" + (f", stack {stack}" if stack else ""))
     winner = explanation.winner.hit if explanation.winner else None
     for number, step in enumerate(explanation.steps, 1):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
-from automation import cli, pipeline
+from automation import cli, status
+from automation.deploy import parse_duration
 from automation.errors import (
     INTERRUPTED_EXIT_CODE,
     AutomationError,
@@ -24,7 +26,7 @@ from secrets_bridge.errors import MasterKeyMissing
 def test_errors_map_to_their_exit_code_and_one_line(monkeypatch, capsys, exc):
     def boom(opts):
         raise exc
-    monkeypatch.setattr(pipeline, "check", boom)
+    monkeypatch.setattr(status, "check", boom)
     monkeypatch.setattr(cli, "project_root", lambda: os.getcwd())
     assert cli.main(["check", "production"]) == exc.exit_code
     err = capsys.readouterr().err
@@ -35,7 +37,7 @@ def test_errors_map_to_their_exit_code_and_one_line(monkeypatch, capsys, exc):
 def test_ctrl_c_exits_130(monkeypatch, capsys):
     def interrupted(opts):
         raise KeyboardInterrupt
-    monkeypatch.setattr(pipeline, "check", interrupted)
+    monkeypatch.setattr(status, "check", interrupted)
     monkeypatch.setattr(cli, "project_root", lambda: os.getcwd())
     assert cli.main(["check", "production"]) == INTERRUPTED_EXIT_CODE
     assert "interrupted" in capsys.readouterr().err
@@ -64,3 +66,50 @@ def test_store_env_defaults(monkeypatch):
     monkeypatch.setenv("ORCHESTRA_ENV", "ci")
     assert cli.store_env("staging", None) == "ci"
     assert cli.store_env("staging", "mine") == "mine"
+
+
+@pytest.mark.parametrize("exc", [PreflightFailed("preflight failed for stack production: set X: create one"),
+                                 StackNotFound("stack 'x' does not exist (stacks: a): pass --create to create it"),
+                                 MasterKeyMissing("no master key")])
+def test_json_failure_is_one_document_with_code_kind_message_and_fix(monkeypatch, capsys, exc):
+    def boom(opts):
+        opts.run.learned["preflight"] = {"keys": []}
+        raise exc
+    monkeypatch.setattr(status, "check", boom)
+    monkeypatch.setattr(cli, "project_root", lambda: os.getcwd())
+    assert cli.main(["check", "production", "--json"]) == exc.exit_code
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is False and doc["exit_code"] == exc.exit_code
+    assert doc["error"] == {"kind": type(exc).__name__, "message": str(exc), "fix": str(exc).rsplit(": ", 1)[-1]
+                            if ": " in str(exc) else ""}
+    assert doc["preflight"] == {"keys": []}   # what was learned before the failure
+
+
+def test_json_usage_error_is_a_document_too(capsys):
+    assert cli.main(["check", "bad name", "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["exit_code"] == 2 and doc["error"]["kind"] == "UsageError"
+    assert cli.main(["up", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["kind"] == "UsageError"
+
+
+@pytest.mark.parametrize("stage, says", [("preflight", "nothing was changed"), ("preview", "nothing was changed"),
+                                         ("up", "re-run to converge"), ("health check", "health production` checks again")])
+def test_ctrl_c_names_the_stage_it_interrupted(monkeypatch, capsys, stage, says):
+    def interrupted(opts):
+        opts.run.enter(stage)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(status, "check", interrupted)
+    monkeypatch.setattr(cli, "project_root", lambda: os.getcwd())
+    assert cli.main(["check", "production", "--json"]) == INTERRUPTED_EXIT_CODE
+    captured = capsys.readouterr()
+    assert f"interrupted during {stage}: " in captured.err and says in captured.err
+    assert "engine stopped cleanly" not in captured.err or stage in ("preview", "up")
+    assert json.loads(captured.out)["error"]["kind"] == "Interrupted"
+
+
+def test_lock_wait_takes_durations_and_refuses_anything_else():
+    assert [parse_duration(t) for t in ("0", "45", "30s", "5m", "1m30s", "1h")] == [0, 45, 30, 300, 90, 3600]
+    for bad in ("soon", "5x", "", "-1", "m"):
+        with pytest.raises(UsageError, match="not a duration"):
+            parse_duration(bad)

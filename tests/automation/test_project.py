@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from automation import project, workspace
+from automation import project
 from automation.errors import UsageError
 
 
@@ -36,8 +36,6 @@ def test_enabled_components_follow_stack_then_project_defaults(tmp_path):
 def test_stack_secrets_provider_is_respected(tmp_path):
     root = _project(tmp_path, stack_yaml="secretsprovider: awskms://alias/x\n")
     assert project.stack_secrets_provider(root, "dev") == "awskms://alias/x"
-    with workspace.passphrase_env("awskms://alias/x", "dev", {}) as env:
-        assert env == {}
 
 
 @pytest.mark.parametrize("name, short", [("local", "local"), ("acme/production", "production"),
@@ -75,3 +73,10 @@ def test_file_backend_problem_creates_nothing(tmp_path):
     assert not (tmp_path / "state").exists()
     (tmp_path / "blocked").write_text("a file, not a directory")
     assert "cannot be created" in project.file_backend_problem((tmp_path / "blocked" / "state").as_uri())
+
+
+def test_a_stack_may_refresh_before_every_up_by_default(tmp_path):
+    root = _project(tmp_path, stack_yaml="config:\n  orchestra:refresh_before_up: 'true'\n")
+    assert project.refresh_by_default(root, "dev")
+    (root / "Pulumi.dev.yaml").write_text("config: {}\n")
+    assert not project.refresh_by_default(root, "dev")

@@ -53,6 +53,8 @@ class Registered:
             return self.type
         if "instance_type_name" in self.inputs:
             return "LambdaInstance"
+        if "rules" in self.inputs:
+            return "LambdaFirewallRuleset"
         if "port" in self.inputs:
             return "LambdaFirewallRules"
         return "LambdaSshKey"

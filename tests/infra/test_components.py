@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.infra.harness import CANARIES, INSTANCE_IP, full_config, run_program
 
-LAMBDA = ("LambdaSshKey", "LambdaFirewallRules", "LambdaInstance")
+LAMBDA = ("LambdaSshKey", "LambdaFirewallRuleset", "LambdaInstance")
 
 
 def _run(**overrides):
@@ -26,7 +26,12 @@ def test_lambda_backend_launches_the_configured_instance():
     assert instance["name"] == "orchestra-production"
     assert instance["ssh_key_names"] == [run.one("LambdaSshKey")["name"]] == ["orchestra-production"]
     assert instance["api_url"] == "https://lambda.example.test"
-    assert run.one("LambdaFirewallRules")["port"] == 9000
+    # One ruleset per region it may launch in, attached at launch: only this instance gets the port.
+    rulesets = {r["region"]: r for r in run.of("LambdaFirewallRuleset")}
+    assert set(rulesets) == {"us-west-1", "us-east-1"} and run.of("LambdaFirewallRules") == []
+    assert rulesets["us-west-1"].name == "orchestra-backend-firewall"
+    assert all([rule["port"] for rule in r["rules"]] == [9000, 22] for r in rulesets.values())
+    assert set(instance["firewall_ruleset_ids"]) == {"us-west-1", "us-east-1"}
 
 
 def test_lambda_secrets_travel_as_secrets():
@@ -108,3 +113,23 @@ def test_each_component_can_be_disabled_alone():
         types = {r.type for r in run.resources}
         assert gone not in types
         assert len(types & {"orchestra:infra:LambdaBackend", "orchestra:infra:GitHubCi", "orchestra:infra:VercelFrontend"}) == 2
+
+
+def test_the_instance_follows_its_ssh_key_and_the_boot_wait_settings():
+    run = _run(lambda_poll_interval_seconds=5, lambda_keep_on_timeout=True)
+    [ruleset] = run.of("LambdaFirewallRuleset")
+    instance, key = run.one("LambdaInstance"), run.one("LambdaSshKey")
+    assert instance["ssh_key_ids"] == [f"{key.name}-id"]  # the key's id: a new key replaces the instance
+    assert (instance["poll_interval_seconds"], instance["keep_on_timeout"]) == (5, True)
+    assert instance["tags"] == {"project": "orchestra", "stack": "production"}
+    assert len(instance["launch_key"]) == 16  # the resource's part of every launch token
+    assert instance["firewall_ruleset_ids"] == {"us-east-1": f"{ruleset.name}-id"}
+
+
+def test_a_region_without_firewall_rules_is_warned_about_and_gets_no_ruleset(caplog):
+    run = _run(lambda_region="us-east-1", lambda_fallback_regions=["us-south-1"])
+    assert "firewall rules do not apply in us-south-1" in caplog.text
+    assert [r["region"] for r in run.of("LambdaFirewallRuleset")] == ["us-east-1"]
+    caplog.clear()
+    _run(lambda_region="us-east-1")
+    assert "firewall rules do not apply" not in caplog.text

@@ -33,6 +33,7 @@ def test_full_config_is_typed_with_defaults():
     assert s.lambda_.fallback_regions == ("us-west-1",)  # the primary region is not its own fallback
     assert s.lambda_.backend_port == 9000
     assert s.lambda_.active_timeout_seconds == 900
+    assert (s.lambda_.poll_interval_seconds, s.lambda_.keep_on_timeout) == (10, False)
     assert s.lambda_.api_url == "https://cloud.lambda.ai"
     assert s.lambda_.instance_name == s.lambda_.ssh_key_name == "orchestra-prod"
     assert s.lambda_.ssh_public_key is None
@@ -73,6 +74,8 @@ def test_unknown_instance_type_fails_unless_allowed():
     ("enable_vercel", "yes", "orchestra:enable_vercel: 'yes' is not a boolean. Fix: pulumi config set orchestra:enable_vercel true"),
     ("lambda_file_system_names", "data", "orchestra:lambda_file_system_names: 'data' is not a list of strings"),
     ("lambda_active_timeout_seconds", "5", "orchestra:lambda_active_timeout_seconds: 5 is outside 30..7200"),
+    ("lambda_poll_interval_seconds", "0", "orchestra:lambda_poll_interval_seconds: 0 is outside 1..300"),
+    ("lambda_keep_on_timeout", "maybe", "orchestra:lambda_keep_on_timeout: 'maybe' is not a boolean"),
     ("lambda_api_url", "cloud.lambda.ai", "orchestra:lambda_api_url: 'cloud.lambda.ai' is not an http(s) URL"),
     ("github_repository", "acme/orchestra", "orchestra:github_repository: 'acme/orchestra' must be the repository's name"),
     ("github_ci_secret_names", ["OPENAI_API_KEY", "AWS_KEY"], "orchestra:github_ci_secret_names: 'AWS_KEY' is not a catalog key"),

@@ -17,7 +17,7 @@ def test_local_stack_deploys_only_the_backend_on_the_emulator():
     assert instance["api_url"] == "http://127.0.0.1:18787"
     assert (instance["region_name"], instance["instance_type_name"]) == ("us-east-1", "gpu_1x_a10")
     assert instance["active_timeout_seconds"] == 120
-    assert run.one("LambdaFirewallRules")["port"] == 18788
+    assert [rule["port"] for rule in run.one("LambdaFirewallRuleset")["rules"]] == [18788, 22]
     assert run.outputs == {"backend_url": f"http://{INSTANCE_IP}:18788", "instance_id": "0920582c7ff041399e34823a0be62549",
                            "instance_ip": INSTANCE_IP, "frontend_url": "http://127.0.0.1:18788/",
                            "github_secret_names": []}

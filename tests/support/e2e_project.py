@@ -82,10 +82,11 @@ def make_project(root: Path, engine) -> Project:
     env = {**os.environ, "PATH": os.pathsep.join([str(engine.bin_dir), os.environ["PATH"]]),
            "ORCHESTRA_SECRETS_DIR": str(secrets_dir), "ORCHESTRA_MASTER_KEY": "ops-master-key-0123456789abcdef",
            "PYTHONPATH": str(root)}
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
-                 "ORCHESTRA_LAMBDA_API_URL", "ORCHESTRA_ENV", "ORCHESTRA_BACKUP_DIR", "ORCHESTRA_BACKUP_KEEP",
+    for name in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "ORCHESTRA_ENV", "ORCHESTRA_BACKUP_DIR", "ORCHESTRA_BACKUP_KEEP",
                  "ORCHESTRA_REPORT_KEEP", "ORCHESTRA_ALERT_WEBHOOK"):
         env.pop(name, None)
+    # Read-only commands start no sandbox; their live checks go where the stack's program goes, never out.
+    env["ORCHESTRA_LAMBDA_API_URL"] = f"http://127.0.0.1:{lambda_port}"
     project = Project(root, env, f"http://127.0.0.1:{lambda_port}")
     project.store().set_many(CANARIES)
     return project

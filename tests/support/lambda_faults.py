@@ -28,17 +28,18 @@ KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm0pVb0uR6bWlqFJwQ6r0pG3Zt0hK1nJc9
 KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq7cKmX2vZr4sT9yJ1nP0wE5dL8hF3gA6uQ2iO7bN4x b@orchestra"
 PROGRAM = """
 import pulumi
-from infra.lambda_dynamic import LambdaFirewallRules, LambdaInstance, LambdaSshKey
+from infra.lambda_dynamic import LambdaFirewallRules, LambdaFirewallRuleset, LambdaInstance, LambdaSshKey
 
 c = pulumi.Config("t")
 api = {"api_key": c.require_secret("api_key"), "api_url": c.require("api_url")}
 key = LambdaSshKey("key", **api, name="faults-key", public_key=c.require("public_key"))
 rule = LambdaFirewallRules("port", **api, port=8000)
+ruleset = LambdaFirewallRuleset("ruleset", **api, name="faults", region="us-east-1", rules=[{"port": 8000}])
 instance = LambdaInstance("instance", **api, instance_type_name=c.get("type") or "gpu_1x_a10",
                           region_name=c.get("region") or "us-east-1", ssh_key_names=[key.name], ssh_key_ids=[key.id],
                           name="faults", tags={"project": "orchestra", "stack": pulumi.get_stack()},
                           poll_interval_seconds=0.2, active_timeout_seconds=60, unhealthy_grace_seconds=1,
-                          opts=pulumi.ResourceOptions(depends_on=[rule]))
+                          firewall_ruleset_ids={"us-east-1": ruleset.id}, opts=pulumi.ResourceOptions(depends_on=[rule]))
 pulumi.export("instance_id", instance.id)
 """
 
@@ -193,9 +194,13 @@ def firewall_edited_out_of_band(bench: Bench) -> Outcome:
         rules = client.get_firewall_rules()
         client.put_firewall_rules([FirewallRule(r.protocol, r.port_range, r.source_network, "edited by hand")
                                    if r.port_range == (8000, 8000) else r for r in rules])
+    attached = [i.get("firewall_ruleset_ids") for i in bench.hooks.live_instances()]
     bench.run("destroy", "--yes")
-    ports = [r.port_range for r in LambdaClient(API_KEY, bench.url, pace=False).get_firewall_rules()]
-    return bench.outcome("firewall rule edited out of band, destroy", ports_open=ports)
+    with LambdaClient(API_KEY, bench.url, pace=False) as client:
+        ports = [r.port_range for r in client.get_firewall_rules()]
+        rulesets = client.list_firewall_rulesets()
+    return bench.outcome("firewall rule edited out of band, destroy", ports_open=ports, rulesets_left=len(rulesets),
+                         attached=attached)
 
 
 SCENARIOS: dict[str, Callable[[Bench], Outcome]] = {

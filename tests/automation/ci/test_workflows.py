@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,13 +24,64 @@ def steps(workflow: dict) -> list[dict]:
     return [step for job in workflow["jobs"].values() for step in job["steps"]]
 
 
-def test_actionlint_passes():
+def test_actionlint_passes_with_shellcheck_checking_the_run_scripts():
     found = next((path for path in CANDIDATES if path.is_file()), None)
     assert found is not None, (f"actionlint {ACTIONLINT_VERSION} not found at {' or '.join(map(str, CANDIDATES))}: "
                                "run ./scripts/setup.sh (it builds actionlint from Go modules)")
-    proc = subprocess.run([str(found), "-no-color", *sorted(map(str, WORKFLOWS.glob("*.yml")))],
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is not installed: run ./scripts/setup.sh (it installs the Debian package)"
+    proc = subprocess.run([str(found), "-no-color", f"-shellcheck={shellcheck}", *sorted(map(str, WORKFLOWS.glob("*.yml")))],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_really_runs_shellcheck_on_run_scripts(tmp_path):
+    found = next((path for path in CANDIDATES if path.is_file()), None)
+    shellcheck = shutil.which("shellcheck")
+    assert found is not None and shellcheck
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $UNQUOTED_VAR\n")
+    proc = subprocess.run([str(found), "-no-color", f"-shellcheck={shellcheck}", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "shellcheck" in proc.stdout
+
+
+def test_every_action_is_pinned_by_commit_sha():
+    for name in ("preview.yml", "deploy.yml"):
+        for step in steps(load(name)):
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), f"{name}: {step['uses']}"
+                assert re.search(re.escape(step["uses"]) + r" # v\d", (WORKFLOWS / name).read_text()), "name the version"
+
+
+def test_the_engine_cache_key_covers_the_engine_sources():
+    for name in ("preview.yml", "deploy.yml"):
+        cache = next(step for step in steps(load(name)) if step.get("uses", "").startswith("actions/cache@"))
+        for source in ("pyproject.toml", "scripts/setup.sh", "automation/engine/**", "tools/engine/**"):
+            assert f"'{source}'" in cache["with"]["key"], f"{name}: {source}"
+
+
+def test_preview_runs_in_its_own_environment_with_only_the_secrets_it_needs():
+    workflow = load("preview.yml")
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "preview" != load("deploy.yml")["jobs"]["deploy"]["environment"]
+    text = (WORKFLOWS / "preview.yml").read_text()
+    assert "toJSON(secrets)" not in text
+    (step,) = [step for step in steps(workflow) if "secrets" in str(step.get("env", {}))]
+    used = set(re.findall(r"secrets\.(\w+)", str(step["env"])))
+    assert used == {"LAMBDA_API_KEY", "GH_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY",
+                    "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"}
+
+
+def test_each_backend_kind_has_documented_inputs():
+    text = (WORKFLOWS / "preview.yml").read_text()
+    for needed in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "awskms://", "postgres://", "PULUMI_CONFIG_PASSPHRASE"):
+        assert needed in text
+
+
+def test_the_pr_comment_shows_a_failures_message_and_fix():
+    script = next(step for step in steps(load("preview.yml")) if step.get("uses", "").startswith("actions/github-script@"))
+    code = script["with"]["script"]
+    assert "result.ok" in code and "error.message" in code and "error.fix" in code and "r.diff_text" in code
 
 
 def test_deploy_runs_exactly_the_driver_on_push_to_main_one_at_a_time():
@@ -47,7 +99,7 @@ def test_deploy_runs_exactly_the_driver_on_push_to_main_one_at_a_time():
 def test_preview_runs_on_pull_requests_and_may_comment():
     workflow = load("preview.yml")
     assert "pull_request" in workflow[True]
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
     runs = [step["run"] for step in steps(workflow) if "run" in step]
     assert runs == ["./scripts/setup.sh", ".venv/bin/python -m automation preview production --json > preview.json"]
     assert any(step.get("uses", "").startswith("actions/github-script@") for step in steps(workflow))
@@ -66,6 +118,5 @@ def test_secrets_reach_only_the_driver_step_through_its_environment():
             f".venv/bin/python -m automation {'preview' if name == 'preview.yml' else 'up'} production"
             + (" --json" if name == "preview.yml" else " --yes")]
         env = with_secrets[0]["env"]
-        assert env == {"ORCHESTRA_CI_SECRETS": "${{ toJSON(secrets) }}",
-                       "PULUMI_BACKEND_URL": "${{ secrets.PULUMI_BACKEND_URL }}",
-                       "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
+        assert env["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+        assert all(value.startswith("${{ secrets.") for value in env.values()), "each secret by name, never all at once"

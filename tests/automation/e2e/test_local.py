@@ -9,10 +9,7 @@ Canary keys are planted in the local store and must never show up in plaintext a
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,90 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from automation.engine import ensure_engine
-
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[3]
-CANARIES = {
-    "LAMBDA_API_KEY": "secret_canary0e2e.CANARYlambdaNEVERprinted0123456789",
-    "OPENAI_API_KEY": "sk-proj-CANARYopenaiNEVERprintedT3BlbkFJabcdefghij0123456789",
-    "PORTKEY_API_KEY": "CANARYportkeyNEVERprinted0123456789",
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def engine():
-    # No skip: a missing engine fails every e2e test with the engine module's own message.
-    return ensure_engine(log=lambda msg: print(msg, file=sys.stderr))
-
-
-class Project:
-    def __init__(self, root: Path, env: dict[str, str], argv_log: Path, lambda_url: str):
-        self.root, self.env, self.argv_log, self.lambda_url = root, env, argv_log, lambda_url
-        self.outputs: list[str] = []
-
-    def run(self, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "automation", *args], cwd=self.root,
-                              env={**self.env, **(extra_env or {})}, capture_output=True, text=True, timeout=600)
-        self.outputs += [proc.stdout, proc.stderr]
-        return proc
-
-    def pulumi(self, *args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run(["pulumi", "--non-interactive", *args], cwd=self.root, env=self.env,
-                              capture_output=True, text=True, timeout=600)
-        self.outputs += [proc.stdout, proc.stderr]
-        return proc
-
-    def emulator(self, path: str, method: str = "GET") -> object:
-        headers = {"Authorization": f"Bearer {CANARIES['LAMBDA_API_KEY']}"}
-        return httpx.request(method, self.lambda_url + path, headers=headers, timeout=10).json()
-
-    def live_instances(self) -> list[dict]:
-        return self.emulator("/api/v1/instances")["data"]
-
-
-@pytest.fixture(scope="session")
-def project(engine, tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(REPO / name, root / name)
-    for package in ("infra", "secrets_bridge", "automation"):
-        shutil.copytree(REPO / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
-    venv = Path(sys.prefix)
-    (root / ".venv").symlink_to(venv)
-    lambda_port, backend_port = _free_port(), _free_port()
-    stack_yaml = (REPO / "automation" / "sandbox" / "Pulumi.local.template.yaml").read_text()
-    stack_yaml = stack_yaml.replace("18787", str(lambda_port)).replace("18788", str(backend_port))
-    (root / "Pulumi.local.yaml").write_text(stack_yaml)
-    # `pulumi` on PATH is a wrapper that logs its argv, so argv can be searched for canaries.
-    wrap = root.parent / f"{root.name}-bin"
-    wrap.mkdir()
-    argv_log = root.parent / f"{root.name}-argv.log"
-    (wrap / "pulumi").write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{argv_log}"\nexec "{engine.pulumi}" "$@"\n')
-    (wrap / "pulumi").chmod(0o755)
-    secrets_dir = root.parent / f"{root.name}-secrets"
-    secrets_dir.mkdir()
-    env = {**os.environ, "PATH": os.pathsep.join([str(wrap), str(engine.bin_dir), os.environ["PATH"]]),
-           "ORCHESTRA_SECRETS_DIR": str(secrets_dir), "ORCHESTRA_MASTER_KEY": "e2e-master-key-0123456789abcdef",
-           "PYTHONPATH": str(root)}
-    for name in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
-                 "ORCHESTRA_LAMBDA_API_URL", "ORCHESTRA_ENV"):
-        env.pop(name, None)
-    from secrets_bridge.store import SecretStore
-    SecretStore.open("local", master_key=env["ORCHESTRA_MASTER_KEY"], directory=secrets_dir).set_many(CANARIES)
-    proj = Project(root, env, argv_log, f"http://127.0.0.1:{lambda_port}")
-    yield proj
-    proj.run("destroy", "local", "--yes")
-    subprocess.run([sys.executable, "-c", "from automation.sandbox.manager import stop_sandbox; import pathlib; "
-                    f"stop_sandbox(pathlib.Path({str(root)!r}))"], cwd=root, env=env, check=False)
-
-
 def _counts(proc: subprocess.CompletedProcess) -> dict:
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -134,8 +49,10 @@ def test_up_local_creates_ssh_key_instance_and_firewall_and_is_healthy(project):
     proc = project.run("up", "local", "--yes")
     assert proc.returncode == 0, proc.stderr
     for name in ("orchestra-backend-ssh-key", "orchestra-backend-instance", "orchestra-backend-firewall"):
-        assert any(line.split()[:2] == ["create", name] and line.endswith("done") for line in proc.stdout.splitlines())
+        assert any(line.split()[:2] == ["create", name] and "started" in line for line in proc.stdout.splitlines())
+        assert any(line.split()[:2] == ["create", name] and " done (" in line for line in proc.stdout.splitlines())
     assert "Health: healthy" in proc.stdout
+    assert "up: 6 created" in proc.stdout            # after the fact: past tense
     assert len(project.live_instances()) == 1
 
 
@@ -153,16 +70,31 @@ def test_second_up_reports_no_changes_and_inject_changes_nothing(project):
 
 def test_refresh_finds_no_drift(project):
     assert _counts(project.run("refresh", "local", "--json"))["summary"] == "no changes"
+    assert project.run("refresh", "local", "--expect-no-changes").returncode == 0
 
 
-def test_instance_terminated_behind_pulumis_back_is_noticed_and_recreated(project):
+def test_drift_is_previewed_and_not_recorded_without_yes_or_with_expect_no_changes(project):
     (instance,) = project.live_instances()
     httpx.post(f"{project.lambda_url}/_emulator/instances/{instance['id']}/terminate", timeout=10)
-    assert _counts(project.run("refresh", "local", "--json"))["summary"] != "no changes"
-    proc = project.run("up", "local", "--yes")
+    strict = project.run("refresh", "local", "--expect-no-changes", "--json")
+    assert strict.returncode == 44, strict.stderr
+    doc = json.loads(strict.stdout)
+    assert doc["ok"] is False and doc["error"]["kind"] == "DriftDetected" and doc["preview"]["changes"] != {}
+    unasked = project.run("refresh", "local")      # no terminal to ask on, no --yes: nothing recorded
+    assert unasked.returncode == 43 and "pass --yes" in unasked.stderr
+    assert project.run("refresh", "local", "--expect-no-changes").returncode == 44   # still not recorded
+
+
+def test_up_refresh_recreates_an_instance_terminated_behind_pulumis_back(project):
+    gone = _counts(project.run("outputs", "local", "--json"))["outputs"]["instance_id"]
+    proc = project.run("up", "local", "--yes", "--refresh", "--json")
     assert proc.returncode == 0, proc.stderr
-    (again,) = project.live_instances()
-    assert again["id"] != instance["id"]
+    result = json.loads(proc.stdout)
+    assert result["health"]["healthy"] is True
+    ops = {r["name"]: r["op"] for r in result["preview"]["resources"]}
+    assert ops.get("orchestra-backend-instance") in {"replace", "create", "create-replacement", "update"}
+    running = [i for i in project.live_instances() if i["status"] == "active"]
+    assert [i["id"] for i in running] == [result["outputs"]["instance_id"]] and running[0]["id"] != gone
 
 
 def test_locked_stack_says_what_holds_it(project):
@@ -177,6 +109,7 @@ def test_locked_stack_says_what_holds_it(project):
         lock.unlink()
     assert proc.returncode == 34, proc.stderr
     assert "locked" in proc.stderr and str(project.root / ".pulumi-state" / ".pulumi" / "locks") in proc.stderr
+    assert "someone@elsewhere (pid 4242)" in proc.stderr and "stale" not in proc.stderr   # another host: not judged
 
 
 def test_ctrl_c_mid_up_stops_cleanly_and_a_rerun_converges(project):
@@ -209,7 +142,7 @@ def test_canaries_never_in_plaintext_anywhere(project):
     reports = "".join(p.read_text() for p in (project.root / "reports").glob("*"))
     argv = project.argv_log.read_text()
     assert state and reports and argv
-    for name, canary in CANARIES.items():
+    for name, canary in project.canaries.items():
         for where, text in (("state", state), ("Pulumi.local.yaml", stack_file), ("reports", reports),
                             ("argv", argv), ("output", "".join(project.outputs))):
             assert canary not in text, f"{name} in plaintext in {where}"
@@ -226,7 +159,7 @@ def test_canaries_never_in_any_process_argv_during_up(project):
                     text = cmdline.read_bytes().decode(errors="replace")
                 except OSError:
                     continue
-                seen.extend(name for name, canary in CANARIES.items() if canary in text)
+                seen.extend(name for name, canary in project.canaries.items() if canary in text)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)
@@ -240,9 +173,18 @@ def test_canaries_never_in_any_process_argv_during_up(project):
     assert seen == []
 
 
+def test_destroy_lists_the_six_resources_it_would_delete_before_asking(project):
+    proc = project.run("destroy", "local")          # no terminal and no --yes: listed, then declined
+    assert proc.returncode == 43, proc.stderr
+    assert "Delete from stack local: 6 to delete" in proc.stdout
+    listed = [line.split()[1] for line in proc.stdout.splitlines() if line.split()[:1] == ["delete"]]
+    assert len(listed) == 6 and "orchestra-backend-instance" in listed and "orchestra-local" in listed
+    assert len([i for i in project.live_instances() if i["status"] == "active"]) == 1
+
+
 def test_destroy_local_removes_everything_and_stops_the_sandbox(project):
     proc = project.run("destroy", "local", "--yes")
     assert proc.returncode == 0, proc.stderr
-    assert "sandbox: stopped" in proc.stdout
+    assert "sandbox: stopped" in proc.stdout and "destroy: 6 deleted" in proc.stdout
     state = json.loads(Path(project.root / ".orchestra" / "sandbox" / "lambda-state.json").read_text())
     assert [i for i in state["instances"].values() if i["status"] not in ("terminated", "terminating")] == []

@@ -114,6 +114,31 @@ def test_terminated_instance_fails_without_waiting_for_the_deadline():
     assert "will not become active" in target.detail
 
 
+def test_a_terminated_instance_stops_the_whole_check_with_the_refresh_advice():
+    # The backend lives on the instance: polling it for the deadline (minutes) could never help.
+    with stack([instance("terminated")], [DOWN]) as (api, outputs):
+        report = check_health(outputs, lambda_api_key=KEY, lambda_api_url=api.url, deadline_s=300, **FAST)
+    by_name = {t.name: t for t in report.targets}
+    assert by_name["instance"].attempts == 1 and by_name["backend"].attempts == 1
+    assert "`up --refresh` recreates it" in by_name["instance"].detail and not report.healthy
+
+
+def test_a_vanished_instance_is_gone_not_retried():
+    missing = (404, {"error": {"code": "global/object-does-not-exist", "message": "no such instance"}}, {})
+    with stack([missing], [DOWN]) as (api, outputs):
+        report = check_health(outputs, lambda_api_key=KEY, lambda_api_url=api.url, deadline_s=300, **FAST)
+    target = report.targets[0]
+    assert target.status == "gone" and target.attempts == 1 and "`up --refresh`" in target.detail
+
+
+def test_watch_hands_every_round_to_on_round():
+    with stack([instance("active")], [OK]) as (api, outputs):
+        rounds = []
+        watch(outputs, lambda_api_key=KEY, lambda_api_url=api.url, every_s=0.01, on_change=lambda *_: None,
+              iterations=3, on_round=rounds.append)
+    assert len(rounds) == 3 and all(r.healthy for r in rounds)
+
+
 def test_instance_still_booting_at_the_deadline():
     with stack([instance("booting")], [OK]) as (api, outputs):
         report = check_health(outputs, lambda_api_key=KEY, lambda_api_url=api.url, deadline_s=0.2, **FAST)
@@ -163,7 +188,9 @@ def test_connection_refused_is_unreachable():
 def test_missing_outputs_are_not_checked():
     report = check_health({"backend_url": None, "frontend_url": ""}, lambda_api_key=None, lambda_api_url=None,
                           deadline_s=0)
-    assert report.targets == () and report.healthy
+    assert report.targets == ()
+    # Nothing to check means nothing is deployed (never deployed, or destroyed): not healthy.
+    assert not report.healthy and "nothing deployed" in report.summary
     assert "no targets" in render(report)
 
 

@@ -11,7 +11,20 @@ from tests.automation.ops.mermaid import mermaid_block, parse
 pytestmark = pytest.mark.e2e
 
 
+def _start_sandbox(project) -> None:
+    """The emulators up (as any `up` leaves them) while the stack does not exist yet; `report` starts nothing."""
+    from urllib.parse import urlsplit
+
+    from automation.sandbox.manager import start_sandbox
+
+    stack_yaml = (project.root / "Pulumi.local.yaml").read_text()
+    backend_port = int(stack_yaml.split("orchestra:backend_port:")[1].split()[0].strip('"'))
+    start_sandbox(project.root, lambda_api_keys=[project.canaries["LAMBDA_API_KEY"]],
+                  lambda_port=urlsplit(project.lambda_url).port, backend_port=backend_port)
+
+
 def test_report_before_the_first_deploy_shows_keys_connectivity_and_plan(fresh_project):
+    _start_sandbox(fresh_project)
     proc = fresh_project.run("report", "local")
     assert proc.returncode == 0, proc.stderr
     (md_path,) = (fresh_project.root / "reports").glob("local-*.md")

@@ -37,7 +37,7 @@ def test_a_stack_that_does_not_exist_points_to_restore(messages_project):
 
 
 def test_a_rejected_key(messages_project):
-    assert messages_project.run("check", "local").returncode == 0      # the sandbox is up
+    assert messages_project.run("preview", "local").returncode == 0    # starts the sandbox (and creates the stack)
     _emulator_config(messages_project, inactive_keys=[messages_project.store().get("LAMBDA_API_KEY")])
     printed("invalid-or-expired-key", _failing(messages_project, 30, "check", "local"))
     _emulator_config(messages_project, inactive_keys=[])
@@ -56,7 +56,7 @@ def test_rate_limited(messages_project):
 
 
 def test_incorrect_passphrase(messages_project):
-    printed("incorrect-passphrase", _failing(messages_project, 35, "outputs", "local",
+    printed("incorrect-passphrase", _failing(messages_project, 35, "up", "local", "--yes",
                                              extra_env={"PULUMI_CONFIG_PASSPHRASE": "not-the-passphrase"}))
 
 
@@ -96,9 +96,7 @@ def test_a_killed_update_leaves_a_stale_lock_and_a_pending_operation(messages_pr
     _kill_everything_of(project, driver)
     boot = {"ORCHESTRA_SANDBOX_BOOT_SECONDS": "30"}
     printed("stale-lock", _failing(project, 34, "up", "local", "--yes", extra_env=boot))
-    for lock in (project.root / ".pulumi-state" / ".pulumi" / "locks").rglob("*.json"):
-        lock.unlink()                        # the runbook's step 3
-    rerun = project.run("up", "local", "--yes", extra_env=boot)
+    rerun = project.run("up", "local", "--yes", "--clear-stale-lock", extra_env=boot)     # the runbook's step 1
     assert rerun.returncode == 0, rerun.stderr
     printed("pending-operation", rerun.stdout)
 

@@ -35,18 +35,23 @@ class Recorder:
         return Delivery(self.name, True, 1, "ok")
 
 
-def _run(reports, **kw):
-    script = iter(reports)
-    lines: list[str] = []
-    sink = Recorder()
-    watch({"instance_id": "abc"}, stack="local", lambda_api_key="k" * 20, lambda_api_url=None, every_s=5, sinks=[sink],
-          emit=lines.append, iterations=len(reports), sleep=lambda s: None, check=lambda *a, **k: next(script), **kw)
-    return lines, sink.alerts
+@pytest.fixture()
+def run(monkeypatch):
+    """Watch a scripted sequence of rounds (automation.health.check_health answers from the list)."""
+    def _run(reports, **kw):
+        script = iter(reports)
+        monkeypatch.setattr("automation.health.check_health", lambda *a, **k: next(script))
+        lines: list[str] = []
+        sink = Recorder()
+        watch({"instance_id": "abc"}, stack="local", lambda_api_key="k" * 20, lambda_api_url=None, every_s=0, sinks=[sink],
+              emit=lines.append, iterations=len(reports), **kw)
+        return lines, sink.alerts
+    return _run
 
 
-def test_down_then_up_gives_exactly_two_alerts_however_long_it_stays_down():
+def test_down_then_up_gives_exactly_two_alerts_however_long_it_stays_down(run):
     states = [True, True, False, False, False, True, True]
-    lines, alerts = _run([_report(i, ok) for i, ok in enumerate(states)])
+    lines, alerts = run([_report(i, ok) for i, ok in enumerate(states)])
     assert [a.kind for a in alerts] == ["unhealthy", "recovered"]
     assert alerts[0].changes == ("backend: ✅ 200 → ❌ unreachable",)
     assert alerts[0].runbook == "docs/runbooks.md#unhealthy-backend"
@@ -65,25 +70,25 @@ def test_a_first_round_that_is_unhealthy_alerts_a_healthy_one_does_not():
     assert alert_kind("key_rejected", "healthy") == "recovered"
 
 
-def test_a_rejected_key_is_its_own_alert():
+def test_a_rejected_key_is_its_own_alert(run):
     report = _report(0, True, instance_http=401)
     assert state_of(report) == "key_rejected"
-    _, alerts = _run([_report(0, True), report, report])
+    _, alerts = run([_report(0, True), report, report])
     assert [a.kind for a in alerts] == ["key_rejected"]
     assert alerts[0].runbook == "docs/runbooks.md#invalid-or-expired-key"
 
 
-def test_json_lines_one_document_per_round():
-    lines, _ = _run([_report(0, True), _report(1, False)], as_json=True)
+def test_json_lines_one_document_per_round(run):
+    lines, _ = run([_report(0, True), _report(1, False)], as_json=True)
     docs = [json.loads(ln) for ln in lines]
     assert [(d["at"], d["state"], d["alert"]) for d in docs] == [
         ("2026-12-01T20:00:00Z", "healthy", None), ("2026-12-01T20:00:01Z", "unhealthy", "unhealthy")]
     assert docs[1]["deliveries"] == [{"sink": "recorder", "ok": True, "attempts": 1, "detail": "ok"}]
 
 
-def test_exit_on_failure_raises_unhealthy_after_alerting():
+def test_exit_on_failure_raises_unhealthy_after_alerting(run):
     with pytest.raises(Unhealthy) as caught:
-        _run([_report(0, True), _report(1, False), _report(2, True)], exit_on_failure=True)
+        run([_report(0, True), _report(1, False), _report(2, True)], exit_on_failure=True)
     assert caught.value.exit_code == 38 and "backend unreachable" in str(caught.value)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.lambda_faults import run_scenario
+from tests.support.lambda_faults import BENCH_ENV, Bench, run_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -68,4 +68,16 @@ def test_destroy_removes_the_firewall_rule_even_when_relabelled_by_hand(tmp_path
     outcome = run_scenario("firewall_edited", tmp_path)
     assert outcome.runs[-1].returncode == 0, outcome.output
     assert outcome.extra["ports_open"] == [(22, 22)]
+    assert len(outcome.extra["attached"]) == 1 and len(outcome.extra["attached"][0]) == 1  # launched with its ruleset
+    assert outcome.extra["rulesets_left"] == 0
     assert outcome.live == [] and outcome.in_state == []
+
+
+def test_preview_of_a_new_stack_passes_check_with_the_key_id_still_unknown(tmp_path):
+    bench = Bench(tmp_path, env=BENCH_ENV)
+    try:
+        preview = bench.run("preview")
+        assert preview.returncode == 0, preview.stdout + preview.stderr
+        assert bench.launches() == 0 and bench.hooks.live_instances() == []
+    finally:
+        bench.close()

@@ -15,6 +15,7 @@ from pulumi.runtime import rpc
 
 from infra.lambda_dynamic import (
     FirewallRuleProvider,
+    FirewallRulesetProvider,
     InstanceProvider,
     LambdaFirewallRules,
     LambdaInstance,
@@ -97,6 +98,6 @@ def test_resources_send_the_key_as_a_secret_and_never_inside_the_provider():
     assert rpc.is_rpc_secret(mocks.inputs["backend"]["user_data"])
 
 
-@pytest.mark.parametrize("cls", [InstanceProvider, SshKeyProvider, FirewallRuleProvider])
+@pytest.mark.parametrize("cls", [InstanceProvider, SshKeyProvider, FirewallRuleProvider, FirewallRulesetProvider])
 def test_providers_hold_no_state(cls):
     assert vars(cls()) == {}

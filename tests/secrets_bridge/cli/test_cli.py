@@ -38,6 +38,8 @@ def test_set_reads_stdin_strips_one_newline_and_get_reveal_returns_it(project):
     (f'"{GH}"\n', "wrapped in double quotes"),
     ("ghp_short", "not followed by exactly 36"),
     ("", "no value on stdin"),
+    (GH[:20] + "\u200b" + GH[20:], "invisible or control character (U+200B) at position 21"),
+    (GH[:20] + "\x07" + GH[20:], "invisible or control character (U+0007)"),
 ])
 def test_bad_values_exit_10_and_change_nothing(project, raw, message):
     project.seed({"GITHUB_TOKEN": "ghp_" + "k" * 36})
@@ -121,7 +123,8 @@ def test_list_shows_every_key_with_source_verdict_and_age(project):
     rows = {row["name"]: row for row in data["keys"]}
     assert list(rows) == ["LAMBDA_API_KEY", "GITHUB_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY"]
     assert rows["GITHUB_TOKEN"] | {"masked": None} == {
-        "name": "GITHUB_TOKEN", "kind": "catalog", "present": True, "source": "store:.secrets.production.json", "masked": None,
+        "name": "GITHUB_TOKEN", "kind": "catalog", "purpose": "GitHub: repository access, Actions secrets for CI",
+        "present": True, "source": "store:.secrets.production.json", "masked": None,
         "fingerprint": fingerprint(GH), "format": {"status": "ok", "message": "GitHub classic personal access token"},
         "age_days": 0, "shadowed": []}
     assert rows["OPENAI_API_KEY"]["source"] == "env:OPENAI_KEY" and rows["OPENAI_API_KEY"]["age_days"] is None

@@ -87,6 +87,8 @@ def test_declared_keys_carry_purpose_and_format(project):
     assert cli(project, "set", "ANTHROPIC_API_KEY", input=ANTHROPIC).returncode == 0
     rows = {row["name"]: row for row in json.loads(cli(project, "list", "--json").stdout)["keys"]}
     assert rows["ANTHROPIC_API_KEY"]["kind"] == "declared" and rows["ANTHROPIC_API_KEY"]["present"]
+    assert rows["ANTHROPIC_API_KEY"]["purpose"] == "Anthropic: the app's Claude calls"
+    assert "[declared key: Anthropic: the app's Claude calls]" in cli(project, "explain", "ANTHROPIC_API_KEY").stdout
     assert list(rows)[:5] == [s for s in ("LAMBDA_API_KEY", "GITHUB_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY",
                                           "PORTKEY_API_KEY")]
 
@@ -170,3 +172,21 @@ def test_import_env_reports_skipped_lines_and_refuses_conflicts(project):
     assert conflict.returncode == 10
     assert "conflicting values for GITHUB_TOKEN: GITHUB_TOKEN (line 1) and GH_TOKEN (line 2) differ" in conflict.stderr
     assert "k" * 36 not in conflict.stderr
+
+
+def test_an_exported_file_can_be_sourced_without_running_anything(project):
+    hostile = {"WEIRD_ONE": "$(touch ran-dollar)", "WEIRD_TWO": "`touch ran-backtick`; echo $HOME",
+               "WEIRD_THREE": "it's a \\ test", "WEIRD_FOUR": "line one\nline two"}
+    project.seed(hostile)
+    out = project.root / "out.env"
+    assert cli(project, "export-env", str(out)).returncode == 0
+    shown = "; ".join(f'printf "%s|" "${name}"' for name in hostile)
+    done = subprocess.run(["sh", "-c", f'. "{out}"; {shown}'], cwd=project.root, capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0 and done.stdout == "".join(f"{value}|" for value in hostile.values())
+    assert not list(project.root.glob("ran-*"))
+    assert dotenv_values(out) == hostile
+
+    project.seed({"NO_SPELLING": "it's $HOME"})
+    refused = cli(project, "export-env", str(out), "--force")
+    assert refused.returncode == 10 and "NO_SPELLING" in refused.stderr and "$HOME" not in refused.stderr

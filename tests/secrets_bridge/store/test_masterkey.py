@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from secrets_bridge.errors import MasterKeyMissing
+from secrets_bridge.errors import MasterKeyMissing, MasterKeyUnusable
 from secrets_bridge.masterkey import load_master_key
 from tests.support.store_helpers import MASTER
 
@@ -132,3 +132,20 @@ def test_store_asks_only_when_it_must(tmp_path):
     child.expect("Master key for the secret store: ")
     child.sendline(MASTER)
     assert child.expect(["Repeat the master key", "NAMES \\['A'\\]"]) == 1
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda path: None, "does not exist"),
+    (lambda path: path.write_text(""), "is empty"),
+    (lambda path: path.mkdir(), "is a directory"),
+    (lambda path: path.write_bytes(b"\xff\xfe master"), "is not UTF-8 text"),
+])
+def test_an_unusable_key_file_names_the_variable_and_the_reason(tmp_path, monkeypatch, no_tty, make, reason):
+    key_file = tmp_path / "master.key"
+    make(key_file)
+    monkeypatch.setenv("ORCHESTRA_MASTER_KEY", "")   # empty: counts as unset, never shadows the file
+    monkeypatch.setenv("ORCHESTRA_MASTER_KEY_FILE", str(key_file))
+    with pytest.raises(MasterKeyUnusable) as info:
+        load_master_key()
+    assert f"ORCHESTRA_MASTER_KEY_FILE={key_file} {reason}" in str(info.value)
+    assert info.value.exit_code == 3
