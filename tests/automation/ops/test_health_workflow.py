@@ -23,6 +23,11 @@ def test_health_workflow_is_scheduled_and_runs_the_driver_check_with_alerts():
     text = WORKFLOW.read_text()
     assert not re.search(r"\becho\b|set -x", text)
     assert all("secrets." not in s["run"] for s in runs)
+    # The webhook and backend secrets only, and only in the step that runs the driver.
+    assert [s for s in job["steps"] if "secrets." in str(s)] == [runs[1]]
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
 
 
 def test_health_workflow_passes_actionlint():
