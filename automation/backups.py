@@ -1,7 +1,8 @@
 """State backups: `pulumi stack export` before every up, refresh and destroy, kept N deep; restore.
 
-A backup is the engine's own export (secrets stay ciphertext: no --show-secrets), written
-0600 under <backup dir>/<stack>/<stack>-<UTC stamp>-<operation>.json. The backup dir is
+The hook is in automation/deploy.py's up, refresh and destroy, so every operation that
+changes the state is preceded by one. A backup is the engine's own export (secrets stay
+ciphertext: no --show-secrets), written 0600 under <backup dir>/<stack>/<stack>-<UTC stamp>-<operation>.json. The backup dir is
 ORCHESTRA_BACKUP_DIR, else .orchestra/backups in the project (gitignored). Only the
 newest ORCHESTRA_BACKUP_KEEP (default 20) per stack are kept. A failed export stops the
 operation before it changes anything: an update without a way back is not started.

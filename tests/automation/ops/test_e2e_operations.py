@@ -110,14 +110,19 @@ def test_cost_is_the_emulators_price_times_the_uptime(ops_project):
 
 def test_a_backup_is_taken_before_every_change_and_only_the_newest_are_kept(ops_project):
     first = ops_project.json("backups", "local")["backups"]
-    assert [(b["operation"], b["resources"]) for b in first] == [("up", 0)]   # the fixture's up, before it created anything
+    assert (first[-1]["operation"], first[-1]["resources"]) == ("up", 0)   # the fixture's up, before it created anything
+    assert {b["operation"] for b in first} == {"up"} and all(b["resources"] > 0 for b in first[:-1])
     keep = {"ORCHESTRA_BACKUP_KEEP": "3"}
-    for args in (("up", "local", "--yes"), ("up", "local", "--yes"), ("refresh", "local")):
-        proc = ops_project.run(*args, extra_env=keep)
+    for _ in range(3):
+        proc = ops_project.run("up", "local", "--yes", extra_env=keep)
         assert proc.returncode == 0, proc.stderr
         assert "backup: " in proc.stdout
     listed = ops_project.json("backups", "local")["backups"]
-    assert [b["operation"] for b in listed] == ["refresh", "up", "up"]
+    assert [b["operation"] for b in listed] == ["up", "up", "up"]
+    # A refresh whose preview finds no drift changes nothing, so it needs no backup.
+    proc = ops_project.run("refresh", "local", extra_env=keep)
+    assert proc.returncode == 0 and "backup: " not in proc.stdout, proc.stderr
+    assert ops_project.json("backups", "local")["backups"] == listed
     files = sorted((ops_project.root / ".orchestra" / "backups" / "local").iterdir())
     assert [f.name for f in files] == sorted(b["name"] for b in listed)
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
@@ -244,6 +249,8 @@ def test_report_retention_keeps_the_newest_and_leaves_other_stacks_alone(ops_pro
 
 def test_report_after_destroy_says_nothing_is_deployed_and_what_to_do(ops_project):
     assert ops_project.run("destroy", "local", "--yes").returncode == 0
+    newest = ops_project.json("backups", "local")["backups"][0]
+    assert newest["operation"] == "destroy" and newest["resources"] > 0     # what was there, kept
     proc = ops_project.run("report", "local")
     assert proc.returncode == 0, proc.stderr
     md, doc = _latest_report(ops_project)
