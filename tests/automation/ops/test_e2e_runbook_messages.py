@@ -118,7 +118,7 @@ def test_an_instance_the_state_does_not_hold_is_reported_as_a_billed_orphan(mess
 
 
 def test_an_unhealthy_stack(messages_project):
-    instance = messages_project.json("outputs", "local")["instance_id"]
+    instance = messages_project.json("outputs", "local")["outputs"]["instance_id"]
     httpx.post(f"{messages_project.lambda_url}/_emulator/instances/{instance}/terminate", timeout=10).raise_for_status()
     printed("unhealthy-backend", _failing(messages_project, 38, "health", "local"))
 
