@@ -13,15 +13,17 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from automation import local_stack, pipeline, status
+from automation import pipeline, status
 from automation.deploy import LockPolicy, parse_duration
 from automation.errors import INTERRUPTED_EXIT_CODE, AutomationError, Unhealthy
 from automation.project import parse_stack_name, project_root
 from automation.results import Run, failure_document, split_fix, success_document, to_jsonable
+from automation.sandbox import local_stack
 from secrets_bridge.errors import SecretsBridgeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -53,7 +55,7 @@ def store_env(stack: str, env: str | None) -> str:
     return stack if stack == local_stack.LOCAL_STACK else os.environ.get("ORCHESTRA_ENV") or "production"
 
 
-def _use_existing_local_master_key(root: Any) -> None:
+def _use_existing_local_master_key(root: Path) -> None:
     """Read-only commands on `local` use the checkout's master key if there is one, and create none."""
     path = root / ".orchestra" / "local-master-key"
     if path.is_file() and not (os.environ.get("ORCHESTRA_MASTER_KEY") or os.environ.get("ORCHESTRA_MASTER_KEY_FILE")):

@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 
 from infra.lambda_cloud import DEFAULT_API_URL as DEFAULT_LAMBDA_API_URL
-from infra.lambda_cloud import GONE_STATUSES, InvalidInput
+from infra.lambda_cloud import GONE_STATUSES, Instance, InvalidInput
+from infra.lambda_cloud.catalog import INSTANCES_PATH, auth_headers, instance_path
 from infra.lambda_cloud.catalog import api_url as lambda_api_url
-from infra.lambda_cloud.catalog import auth_headers, instance_path
 from infra.lambda_cloud.errors import error_fields
+from infra.lambda_cloud.reconcile import untracked_peers
 from secrets_bridge.masking import mask
 from secrets_bridge.tables import render_table
 
@@ -103,12 +104,20 @@ def _instance_probe(instance_id: str, api_url: str, api_key: str | None) -> _Pro
     except InvalidInput as exc:
         url, bad_id = "", str(exc)
 
+    peers: list[Instance] = []   # this stack's other live instances, seen by the last request
+
     def request(client: httpx.Client, timeout: float) -> httpx.Response:
         if not url:
             raise httpx.InvalidURL(bad_id)
-        return client.get(url, headers=auth_headers(api_key or ""), timeout=timeout)
+        response = client.get(url, headers=auth_headers(api_key or ""), timeout=timeout)
+        peers[:] = _untracked(client, response, api_url, api_key or "", timeout)
+        return response
 
     def judge(response: httpx.Response) -> tuple[bool, str, str, bool]:
+        if response.status_code == 200 and peers:
+            listed = ", ".join(f"{i.id} ({i.instance_type}, {i.region})" for i in peers)
+            return (False, "orphans", f"{len(peers)} more instance(s) of this stack running, billed and not in its "
+                    f"state: {listed}; `python -m automation orphans STACK` lists or terminates them", True)
         if response.status_code == 404:
             return False, "gone", f"the instance no longer exists ({_api_error(response)}); {_RECREATE}", True
         if response.status_code != 200:
@@ -121,6 +130,20 @@ def _instance_probe(instance_id: str, api_url: str, api_key: str | None) -> _Pro
         return status == "active", status, detail, status in GONE_STATUSES
 
     return _Probe("instance", instance_id, request, judge)
+
+
+def _untracked(client: httpx.Client, response: httpx.Response, api_url: str, api_key: str,
+               timeout: float) -> list[Instance]:
+    """The tracked instance's untracked peers (same project and stack tags); none when unknown."""
+    try:
+        tracked = Instance.from_api(response.json()["data"]) if response.status_code == 200 else None
+        if tracked is None or not tracked.tags:
+            return []
+        listing = client.get(lambda_api_url(api_url, INSTANCES_PATH), headers=auth_headers(api_key), timeout=timeout)
+        return untracked_peers(tracked, [Instance.from_api(d) for d in listing.json()["data"]]) \
+            if listing.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return []  # the instance's own verdict stands; the orphans command says more
 
 
 def _http_probe(name: str, url: str, accept: Callable[[int], bool], expectation: str) -> _Probe:

@@ -173,10 +173,13 @@ def start_sandbox(root: Path, *, lambda_api_keys: Sequence[str], lambda_port: in
     if reused:
         return reused
     stop_sandbox(root)
-    for name, port, option in (("Lambda emulator", lambda_port, "lambda_port"), ("backend", backend_port, "backend_port")):
+    # The ports come from the stack file, so that is where another one is chosen.
+    for name, port, key in (("Lambda emulator", lambda_port, "the port in orchestra:lambda_api_url"),
+                            ("backend", backend_port, "orchestra:backend_port and the port in orchestra:frontend_url")):
         if not _port_free(port):
             raise SandboxFailed(f"port {port} for the sandbox {name} is in use: find the process with "
-                                f"`ss -ltnp 'sport = :{port}'` and stop it, or pass another {option}")
+                                f"`ss -ltnp 'sport = :{port}'` and stop it, or change {key} in "
+                                f"{root / 'Pulumi.local.yaml'}")
     lambda_state = state_dir / "lambda-state.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     urls = {"lambda": f"http://127.0.0.1:{lambda_port}", "backend": f"http://127.0.0.1:{backend_port}"}

@@ -122,3 +122,13 @@ def plan_pending_creates(client: LambdaClient, pending_operations: Iterable[Mapp
             plans.append(PendingCreate(urn, "adopt", found[0].id,
                                        f"instance {found[0].id} was launched; the next `up` adopts it by its launch token"))
     return plans
+
+
+def untracked_peers(tracked: Instance, listing: Iterable[Instance]) -> list[Instance]:
+    """Live instances carrying the same project and stack tags as `tracked`, other than it: for a
+    stack that tracks one instance, each of these is billed and tracked by nobody."""
+    project, stack = tracked.tags.get(PROJECT_TAG), tracked.tags.get(STACK_TAG)
+    if not project or not stack:
+        return []
+    return [i for i in listing if i.id != tracked.id and i.status in LIVE_STATUSES
+            and i.tags.get(PROJECT_TAG) == project and i.tags.get(STACK_TAG) == stack]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.loopback import FakeApi, Route, refused_url
 
 pytestmark = pytest.mark.e2e
 PRODUCTION_KEYS = {   # valid formats, so the preview is reached; canaries: never shown anywhere
@@ -127,10 +130,39 @@ def test_every_json_command_failure_parses_and_carries_its_exit_code(tracked, co
     assert set(doc["error"]) == {"kind", "message", "fix"} and doc["error"]["message"]
 
 
+def test_ctrl_c_during_preflight_says_so_and_that_nothing_changed(tracked):
+    with FakeApi({"/api/v1/instance-types": Route(200, {"data": {}}, delay_s=60)}) as lambda_api:
+        env = {**_without_keys(tracked), **PRODUCTION_KEYS, "ORCHESTRA_LAMBDA_API_URL": lambda_api.url,
+               **{f"ORCHESTRA_{name}_API_URL": refused_url() for name in ("GITHUB", "VERCEL", "OPENAI", "PORTKEY")}}
+        proc = subprocess.Popen([sys.executable, "-m", "automation", "up", "production", "--yes", "--create"],
+                                cwd=tracked.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not lambda_api.seen and time.monotonic() < deadline:   # the live check is in flight
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    tracked.outputs += [out, err]
+    assert proc.returncode == 130, err
+    assert "interrupted during preflight: nothing was changed" in err and "engine stopped" not in err
+    assert "production" not in _stacks(tracked)
+
+
 def test_a_bad_stack_name_exits_2_stating_the_rule(tracked):
     proc = _run(tracked, "up", "a/b/c/d", "--json", env=tracked.env)
     assert proc.returncode == 2
     assert "STACK, ORG/STACK or ORG/PROJECT/STACK" in json.loads(proc.stdout)["error"]["message"]
+
+
+def test_a_busy_sandbox_port_names_the_file_and_key_to_change(tracked):
+    config = (tracked.root / "Pulumi.local.yaml").read_text()
+    port = int(config.split("orchestra:backend_port:")[1].split()[0].strip('"'))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        proc = tracked.run("up", "local", "--yes")
+    assert proc.returncode == 42, proc.stderr
+    assert f"port {port}" in proc.stderr and "orchestra:backend_port" in proc.stderr
+    assert str(tracked.root / "Pulumi.local.yaml") in proc.stderr and "--backend_port" not in proc.stderr
 
 
 def test_local_stack_comes_up(tracked):

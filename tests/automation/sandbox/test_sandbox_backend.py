@@ -101,3 +101,26 @@ def test_the_detached_sandbox_serves_a_healthy_deployment(tmp_path):
             ("instance", False, "terminated"), ("backend", False, "503"), ("frontend", True, "200")]
     finally:
         stop_sandbox(tmp_path, grace_s=2)
+
+
+@pytest.mark.parametrize("sandbox", [0.0], indirect=True)
+def test_health_is_not_healthy_while_an_untracked_instance_of_the_stack_runs(sandbox):
+    api, url = sandbox
+    tags = [{"key": "project", "value": "orchestra"}, {"key": "stack", "value": "local"}]
+
+    def launch(region: str = "us-east-1", **extra) -> str:
+        reply = api.client.post("/api/v1/instance-operations/launch", json={
+            "region_name": region, "instance_type_name": "gpu_1x_a10", "ssh_key_names": ["ops"], **extra})
+        reply.raise_for_status()
+        return reply.json()["data"]["instance_ids"][0]
+
+    tracked = launch(tags=tags)
+    launch("us-west-1", tags=[{"key": "project", "value": "orchestra"}, {"key": "stack", "value": "other"}])
+    outputs = {"instance_id": tracked, "backend_url": url}
+    lambda_url = str(api.client.base_url).rstrip("/")
+    assert check_health(outputs, lambda_api_key=KEY, lambda_api_url=lambda_url, deadline_s=0, **FAST).healthy
+    orphan = launch(tags=tags)
+    report = check_health(outputs, lambda_api_key=KEY, lambda_api_url=lambda_url, deadline_s=5, **FAST)
+    [instance] = [t for t in report.targets if t.name == "instance"]
+    assert not report.healthy and instance.status == "orphans" and orphan in instance.detail
+    assert instance.attempts == 1  # waiting does not heal it

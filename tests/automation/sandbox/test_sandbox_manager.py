@@ -104,7 +104,8 @@ def test_busy_port_names_the_port_and_how_to_free_it(root):
         with pytest.raises(SandboxFailed) as caught:
             start(root, lambda_port=busy, backend_port=free_port())
     message = str(caught.value)
-    assert f"port {busy}" in message and f"ss -ltnp 'sport = :{busy}'" in message and "lambda_port" in message
+    assert f"port {busy}" in message and f"ss -ltnp 'sport = :{busy}'" in message
+    assert "orchestra:lambda_api_url" in message and str(root / "Pulumi.local.yaml") in message   # the file and key to change
     assert sandbox_status(root).processes == ()
 
 

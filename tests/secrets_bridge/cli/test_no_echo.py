@@ -18,7 +18,8 @@ def test_a_value_in_the_wrong_place_is_not_echoed(project, value):
     project.empty_store()
     attempts = [("set", value), ("get", value), ("delete", value), ("explain", value),
                 ("get", "GITHUB_TOKEN", "--env", value), ("list", "--env", value),
-                ("list", f"--{value}"), ("set", "GITHUB_TOKEN", value), ("run", "--env", value, "--", "true")]
+                ("list", f"--{value}"), ("set", "GITHUB_TOKEN", value), ("run", "--env", value, "--", "true"),
+                ("import-env", value)]
     for args in attempts:
         done = project.cli(*args, input="x")   # project.cli asserts no canary in stdout or stderr
         assert done.returncode in (2, 10), (args, done.returncode, done.stderr)

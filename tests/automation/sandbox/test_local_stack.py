@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from automation import local_stack
+from automation.sandbox import local_stack
 from secrets_bridge.formats import check_format
 
 
@@ -37,7 +37,7 @@ def test_callers_master_key_is_used_as_is(tmp_path, monkeypatch):
 
 
 def test_local_stack_file_is_made_from_the_template_once_and_then_left_alone(tmp_path):
-    from automation.local_stack import STACK_TEMPLATE, ensure_stack_file
+    from automation.sandbox.local_stack import STACK_TEMPLATE, ensure_stack_file
 
     path = ensure_stack_file(tmp_path)
     assert path == tmp_path / "Pulumi.local.yaml"
