@@ -12,7 +12,7 @@ import re
 
 DOC = "docs/runbooks.md"
 
-STALE_LOCK = "stale-lock"
+STALE_LOCK = "locked-stack"
 PENDING_OPERATION = "pending-operation"
 ORPHANED_INSTANCE = "orphaned-instance"
 INCORRECT_PASSPHRASE = "incorrect-passphrase"

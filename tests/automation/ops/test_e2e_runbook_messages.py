@@ -95,7 +95,7 @@ def test_a_killed_update_leaves_a_stale_lock_and_a_pending_operation(messages_pr
         time.sleep(0.2)
     _kill_everything_of(project, driver)
     boot = {"ORCHESTRA_SANDBOX_BOOT_SECONDS": "30"}
-    printed("stale-lock", _failing(project, 34, "up", "local", "--yes", extra_env=boot))
+    printed("locked-stack", _failing(project, 34, "up", "local", "--yes", extra_env=boot))
     rerun = project.run("up", "local", "--yes", "--clear-stale-lock", extra_env=boot)     # the runbook's step 1
     assert rerun.returncode == 0, rerun.stderr
     printed("pending-operation", rerun.stdout)

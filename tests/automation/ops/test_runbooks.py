@@ -12,7 +12,7 @@ from automation.report import IacStatus, KeyRow, ReportData, recommendations
 from secrets_bridge.masking import mask
 from tests.automation.ops.runbook_doc import pattern, sections
 
-TITLES = {"stale-lock", "pending-operation", "orphaned-instance", "incorrect-passphrase", "invalid-or-expired-key",
+TITLES = {"locked-stack", "pending-operation", "orphaned-instance", "incorrect-passphrase", "invalid-or-expired-key",
           "rate-limited", "no-capacity", "unhealthy-backend", "restore-from-backup", "rotate-a-leaked-key"}
 
 
@@ -26,7 +26,7 @@ def test_each_error_message_quoted_ends_with_the_link_to_its_own_section(anchor)
 
 
 @pytest.mark.parametrize(("error", "anchor"), [
-    (StackLocked("stack production is locked by someone@host (pid 1): wait for it"), "stale-lock"),
+    (StackLocked("stack production is locked by someone@host (pid 1): wait for it"), "locked-stack"),
     (UpFailed("up of stack p failed: orchestra-backend-instance: InsufficientCapacity: no capacity for gpu_1x_a10 in "
               "us-east-1; regions with capacity now: none; try again later [instance-operations/launch/insufficient-capacity]"),
      "no-capacity"),
