@@ -116,7 +116,7 @@ def preview(opts: Options) -> DeployResult:
 
 
 def up(opts: Options) -> DeployResult:
-    from automation import status
+    from automation import report_build, status
 
     target, checked, values, config = run_preflight(opts, create=opts.create)
     with open_stack(target, store_env=opts.env, create=opts.create, config=config) as session:
@@ -136,8 +136,9 @@ def up(opts: Options) -> DeployResult:
         health = status.check_and_show(opts, plain_outputs(raw_outputs), key, url, HEALTH_DEADLINE_S)
         opts.run.learned["health"] = health
         opts.run.enter("report")
+        more = report_build.extras(opts, session, outputs, health, [k.name for k in checked.keys], key, url)
         report = status.write_report(opts, checked, outputs, health, "succeeded", applied.changes,
-                                     engine_version=session.engine_version, backend=session.backend)
+                                     engine_version=session.engine_version, backend=session.backend, extras=more)
     result = DeployResult(stack=opts.stack, preflight=checked, inject=injected, preview=planned,
                           applied=applied, outputs=outputs, health=health, report=report)
     require_healthy(opts.stack, health, report)
