@@ -57,11 +57,11 @@ if [[ ! -x "$actionlint" ]]; then
 fi
 ln -sf "$actionlint" .venv/bin/actionlint
 
-# 4. shellcheck (a Debian package), so actionlint also checks the workflows' run: scripts
+# 5. shellcheck (a Debian package), so actionlint also checks the workflows' run: scripts
 if ! command -v shellcheck >/dev/null; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
         say "installing shellcheck (apt-get)"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >/dev/null \
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >/dev/null; } \
             || say "shellcheck could not be installed: install it so actionlint checks the workflows' scripts"
     else
         say "shellcheck is missing: install it (e.g. sudo apt-get install shellcheck) so actionlint checks run: scripts"

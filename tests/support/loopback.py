@@ -104,14 +104,6 @@ class FakeApi:
         return Handler
 
 
-def refused_url() -> str:
-    """A loopback URL on which nothing listens (the port was just free)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def free_port() -> int:
     """A loopback port that was free a moment ago."""
     with socket.socket() as sock:
