@@ -19,7 +19,7 @@ from automation.events import EventView
 from automation.health import HealthReport
 from automation.project import refresh_by_default
 from automation.results import ChangeResult, DeployResult, Run, masked_outputs, plain_outputs
-from automation.workspace import StackSession, Target, locate, open_stack, read_config, require_stack
+from automation.workspace import StackSession, Target, locate_with_config, open_stack, require_stack
 
 HEALTH_DEADLINE_S = 300.0          # after `up`: the instance may still be booting
 
@@ -64,9 +64,8 @@ def located_row(target: Target) -> preflight.Located:
 def run_preflight(opts: Options, *, create: bool) -> tuple[Target, preflight.PreflightResult, dict, dict[str, str]]:
     """Everything that must hold before the first write; raises with its own exit code otherwise."""
     opts.run.enter("preflight")
-    target = locate(opts.root, opts.stack, secrets_provider=opts.secrets_provider)
+    target, config = locate_with_config(opts.root, opts.stack, opts.env, secrets_provider=opts.secrets_provider)
     require_stack(target, create)          # before the keys: an unknown stack needs no master key
-    config = read_config(target, opts.env)
     result, values = preflight.run_preflight(opts.root, target.name.short, opts.env, stack_config=config,
                                              skip_verify=opts.skip_verify, live_names=opts.live_names,
                                              located=located_row(target))
@@ -145,8 +144,7 @@ def up(opts: Options) -> DeployResult:
 def refresh(opts: Options) -> ChangeResult:
     """Preview the refresh, ask (or --yes), then record the drift; --expect-no-changes fails on drift."""
     opts.run.enter("preflight")
-    target = locate(opts.root, opts.stack)
-    config = read_config(target, opts.env) if target.exists else None
+    target, config = locate_with_config(opts.root, opts.stack, opts.env)
     with open_stack(target, store_env=opts.env, config=config) as session:
         opts.run.enter("refresh preview")
         shown = view(opts)
@@ -172,8 +170,7 @@ def refresh(opts: Options) -> ChangeResult:
 def destroy(opts: Options) -> ChangeResult:
     """List what will be deleted (the real count) and ask, unless --yes; then delete it."""
     opts.run.enter("preflight")
-    target = locate(opts.root, opts.stack)
-    config = read_config(target, opts.env) if target.exists else None
+    target, config = locate_with_config(opts.root, opts.stack, opts.env)
     with open_stack(target, store_env=opts.env, config=config) as session:
         if not opts.yes:
             opts.run.enter("destroy preview")

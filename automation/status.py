@@ -19,7 +19,7 @@ from automation.health import HealthReport, check_health, render, watch
 from automation.pipeline import Options, located_row, require_healthy, say
 from automation.project import backend_url, stack_secrets_provider
 from automation.results import masked_outputs, to_jsonable
-from automation.workspace import locate, read_config, read_outputs, require_stack
+from automation.workspace import locate_with_config, read_outputs, require_stack
 
 HEALTH_COMMAND_DEADLINE_S = 60.0
 
@@ -47,9 +47,8 @@ def check(opts: Options) -> preflight.PreflightResult:
     config: dict[str, str] = {}
     unusable: BackendUnreachable | None = None
     try:
-        target = locate(opts.root, opts.stack)
+        target, config = locate_with_config(opts.root, opts.stack, opts.env)
         located = located_row(target)
-        config = read_config(target, opts.env)
     except EngineMissing as exc:
         located = preflight.Located("missing", str(exc), backend_url(opts.root)[0], None)
     except BackendUnreachable as exc:
@@ -69,9 +68,9 @@ def check(opts: Options) -> preflight.PreflightResult:
 def _deployed(opts: Options) -> tuple[OutputMap, dict[str, str]]:
     """(outputs, config) of an existing stack, both read without --show-secrets for outputs."""
     opts.run.enter("reading the stack")
-    target = locate(opts.root, opts.stack)
+    target, config = locate_with_config(opts.root, opts.stack, opts.env)
     require_stack(target, create=False)
-    return read_outputs(target, opts.env), read_config(target, opts.env)
+    return read_outputs(target, opts.env), config
 
 
 def outputs(opts: Options) -> dict[str, Any]:
@@ -112,9 +111,8 @@ def health(opts: Options, watch_s: float = 0, json_lines: bool = False) -> Healt
 def report(opts: Options) -> tuple[str, str]:
     """The status report of a deployed stack: keys (checked, not blocking), outputs, health."""
     opts.run.enter("preflight")
-    target = locate(opts.root, opts.stack)
+    target, config = locate_with_config(opts.root, opts.stack, opts.env)
     require_stack(target, create=False)
-    config = read_config(target, opts.env)
     checked, _ = preflight.run_preflight(opts.root, target.name.short, opts.env, stack_config=config,
                                          skip_verify=opts.skip_verify, live_names=opts.live_names,
                                          located=located_row(target))

@@ -22,6 +22,7 @@ import secrets
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,11 +77,26 @@ def require_engine() -> Engine:
         raise EngineMissing(f"{first} Run `python -m automation engine` to see what was tried and how to fix it") from None
 
 
-def locate(root: Path, stack: str, environ: Mapping[str, str] = os.environ, *, secrets_provider: str | None = None) -> Target:
-    """Engine, backend login and the stack's existence, without writing anything.
+def locate(root: Path, stack: str, environ: Mapping[str, str] = os.environ) -> Target:
+    """Engine, backend login and the stack's existence, without writing anything."""
+    return _locate(root, stack, environ, None, None)[0]
 
-    `secrets_provider` (--secrets-provider) is the provider a stack created by this run gets.
+
+def locate_with_config(root: Path, stack: str, store_env: str, environ: Mapping[str, str] = os.environ, *,
+                       secrets_provider: str | None = None) -> tuple[Target, dict[str, str]]:
+    """`locate`, and the existing stack's config ({} for a stack not created yet).
+
+    When reading the config cannot prompt for a master key, it is read while the backend
+    lists its stacks (one engine call's time saved on every command); its outcome, an error
+    included, counts only once the stack is known to exist, so an unknown stack is still
+    named before anything about keys. `secrets_provider` (--secrets-provider) is the provider
+    a stack created by this run gets.
     """
+    return _locate(root, stack, environ, store_env, secrets_provider)
+
+
+def _locate(root: Path, stack: str, environ: Mapping[str, str], config_env: str | None,
+            secrets_provider: str | None) -> tuple[Target, dict[str, str]]:
     engine = require_engine()
     url, is_default = backend_url(root, environ)
     project = str(project_file(root).get("name") or "project")
@@ -93,19 +109,39 @@ def locate(root: Path, stack: str, environ: Mapping[str, str] = os.environ, *, s
     base_env = {**backends.QUIET_AWS, **engine_env(engine, dict(environ))}  # engine first on PATH, no update check, no plugin downloads
     if is_default:
         base_env["PULUMI_BACKEND_URL"] = url
-    command = EngineCommand(engine.pulumi, engine.version)
-    stacks: list[str] = []
+    target = Target(root=root, name=name, project=project, engine=engine,
+                    command=EngineCommand(engine.pulumi, engine.version), backend=url, base_env=base_env,
+                    provider=provider, exists=False, stacks=[])
+    speculate = config_env is not None and stack_file_path(root, name.short).exists() and _no_prompt(target, config_env, environ)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = pool.submit(_config_of, target, config_env, environ) if speculate and config_env else None
+        target.stacks = _list_stacks(target)
+        target.exists = bool({name.full, name.short} & set(target.stacks)) or any(
+            s.endswith("/" + name.short) for s in target.stacks if name.org)
+        if not target.exists or config_env is None:
+            return target, {}
+        return target, early.result() if early is not None else _config_of(target, config_env, environ)
+
+
+def _list_stacks(target: Target) -> list[str]:
+    url = target.backend
     state = Path(url.removeprefix("file://")) if url.startswith("file://") else None
-    if state is None or state.is_dir():   # a file backend not made yet has no stacks: nothing to ask
-        result = command.run(["stack", "ls", "--json"], str(root), base_env, check=False)
-        if result.code != 0:
-            raise BackendUnreachable(backends.explain_backend(result.stderr, url) or
-                                     f"backend {backends.display_url(url)}: {engine_error_line(result.stderr)}: "
-                                     "check PULUMI_BACKEND_URL and your login (`pulumi login`)")
-        stacks = sorted(str(entry.get("name", "")) for entry in json.loads(result.stdout or "[]"))
-    exists = bool({name.full, name.short} & set(stacks)) or any(s.endswith("/" + name.short) for s in stacks if name.org)
-    return Target(root=root, name=name, project=project, engine=engine, command=command, backend=url,
-                  base_env=base_env, provider=provider, exists=exists, stacks=stacks)
+    if state is not None and not state.is_dir():   # a file backend not made yet has no stacks: nothing to ask
+        return []
+    result = target.command.run(["stack", "ls", "--json"], str(target.root), target.base_env, check=False)
+    if result.code != 0:
+        raise BackendUnreachable(backends.explain_backend(result.stderr, url) or
+                                 f"backend {backends.display_url(url)}: {engine_error_line(result.stderr)}: "
+                                 "check PULUMI_BACKEND_URL and your login (`pulumi login`)")
+    return sorted(str(entry.get("name", "")) for entry in json.loads(result.stdout or "[]"))
+
+
+def _no_prompt(target: Target, store_env: str, environ: Mapping[str, str]) -> bool:
+    """Whether reading the config can do without asking a person for the master key."""
+    from secrets_bridge.store import store_path
+
+    return (not target.needs_passphrase(environ) or not store_path(store_env).exists()
+            or bool(environ.get("ORCHESTRA_MASTER_KEY") or environ.get("ORCHESTRA_MASTER_KEY_FILE")))
 
 
 def require_stack(target: Target, create: bool) -> None:
@@ -143,8 +179,11 @@ def _parse_config(stdout: str) -> dict[str, str]:
 
 def read_config(target: Target, store_env: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """An existing stack's config, decrypted in memory; {} for a stack not created yet."""
-    if not target.exists:
-        return {}
+    return _config_of(target, store_env, environ) if target.exists else {}
+
+
+def _config_of(target: Target, store_env: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The stack's config, decrypted in memory only (the stack must exist)."""
     passphrase = stored_passphrase(store_env) if target.needs_passphrase(environ) else None
     with passphrase_file(passphrase) as secret_env:
         result = target.command.run(["config", "--show-secrets", "--json", "--stack", target.name.full],
