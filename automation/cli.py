@@ -22,7 +22,7 @@ from automation import pipeline, status
 from automation.deploy import LockPolicy, parse_duration
 from automation.errors import INTERRUPTED_EXIT_CODE, AutomationError, Unhealthy
 from automation.project import parse_stack_name, project_root
-from automation.results import Run, failure_document, split_fix, success_document
+from automation.results import Run, failure_document, split_fix, success_document, to_jsonable
 from automation.sandbox import local_stack
 from secrets_bridge.errors import SecretsBridgeError
 
@@ -41,6 +41,15 @@ DiffOpt = typer.Option(False, "--diff", help="show old and new property values, 
 ExpectOpt = typer.Option(False, "--expect-no-changes", help="fail (exit 44) when there are changes")
 LockWaitOpt = typer.Option("0", "--lock-wait", help="wait this long for a busy stack lock, e.g. 30s, 5m (default: fail at once)")
 ClearLockOpt = typer.Option(False, "--clear-stale-lock", help="remove a lock whose holder (this host, dead pid) is gone")
+SecretsProviderOpt = typer.Option(None, "--secrets-provider", metavar="URL",
+                                  help="with --create: encrypt the new stack's secrets with awskms://, hashivault://, ... "
+                                       "instead of a passphrase (docs/team.md)")
+WatchOpt = typer.Option(0, "--watch", help="one round every N seconds until Ctrl-C, a timestamped line each (--json: JSON lines)")
+WebhookOpt = typer.Option([], "--alert-webhook", envvar="ORCHESTRA_ALERT_WEBHOOK",
+                          help="POST each state change here (Slack-compatible JSON); repeatable; "
+                               "ORCHESTRA_ALERT_WEBHOOK keeps the URL (a credential) out of argv")
+AlertCommandOpt = typer.Option([], "--alert-command", help="run this with each alert as JSON on stdin; repeatable")
+ExitOnFailureOpt = typer.Option(False, "--exit-on-failure", help="exit 38 on the first failed round (cron-style)")
 
 
 def store_env(stack: str, env: str | None) -> str:
@@ -125,11 +134,12 @@ def preview(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = En
 @app.command()
 def up(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, create: bool = CreateOpt,
        yes: bool = YesOpt, skip_verify: bool = SkipVerifyOpt, refresh: bool = RefreshOpt, diff: bool = DiffOpt,
-       lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt) -> None:
+       lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt,
+       secrets_provider: str | None = SecretsProviderOpt) -> None:
     """Preflight, inject, preview, confirm, deploy, health-check and write the report."""
     _begin("up", stack)
     opts = _options(stack, env, as_json, changes=True, create=create, yes=yes, skip_verify=skip_verify, refresh=refresh,
-                    diff=diff, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock)
+                    diff=diff, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock, secrets_provider=secrets_provider)
     _emit(as_json, success_document(pipeline.up(opts)))
 
 
@@ -158,15 +168,57 @@ def destroy(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = En
 
 
 @app.command()
-def health(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt,
-           watch: float = typer.Option(0, "--watch", help="repeat every N seconds until Ctrl-C (--json: one line per round)")) -> None:
-    """Check the deployed instance, the backend's /health and the frontend (starts and restarts nothing)."""
+def health(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, watch: float = WatchOpt,
+           alert_webhook: list[str] = WebhookOpt, alert_command: list[str] = AlertCommandOpt,
+           exit_on_failure: bool = ExitOnFailureOpt) -> None:
+    """Check the deployed instance, the backend's /health and the frontend, and what it costs (starts nothing)."""
+    from automation import cost, monitor
+
     _begin("health", stack)
     opts = _options(stack, env, as_json, changes=False)
-    if watch:
-        last = status.health(opts, watch_s=watch, json_lines=as_json)
+    if watch or alert_webhook or alert_command or exit_on_failure:
+        last = monitor.run(opts, every_s=watch, webhooks=alert_webhook, commands=alert_command,
+                           exit_on_failure=exit_on_failure, as_json=as_json)
+        if last is None:
+            raise KeyboardInterrupt      # stopped before a round finished: nothing to judge
         raise typer.Exit(0 if last.healthy else Unhealthy.exit_code)
-    _emit(as_json, success_document(status.health(opts)))
+    costs, problem = cost.for_stack(opts)
+    try:
+        result = status.health(opts)
+    finally:
+        print(cost.render(costs, problem), file=opts.out)
+    _emit(as_json, success_document({**to_jsonable(result), "cost": cost.to_json(costs)}))
+
+
+@app.command()
+def backups(stack: str = StackArg, as_json: bool = JsonOpt) -> None:
+    """The state backups taken before every up, refresh and destroy, newest first."""
+    from automation import backups as saved
+
+    _begin("backups", stack)
+    listed = saved.list_backups(project_root(), parse_stack_name(stack).full)
+    _emit(as_json, success_document(listed, key="backups"), saved.render(listed))
+
+
+@app.command()
+def restore(stack: str = StackArg, backup: str = typer.Argument(..., help="a name from `backups STACK`, or a file"),
+            as_json: bool = JsonOpt, env: str | None = EnvOpt, yes: bool = YesOpt) -> None:
+    """Import a state backup (after confirmation), then refresh it against the real resources."""
+    from automation import backups as saved
+
+    _begin("restore", stack)
+    _emit(as_json, success_document(saved.restore(_options(stack, env, as_json, changes=True, yes=yes), backup)))
+
+
+@app.command()
+def rotate(key: str = typer.Argument(..., help="the key to replace, e.g. LAMBDA_API_KEY"), stack: str = StackArg,
+           as_json: bool = JsonOpt, env: str | None = EnvOpt, skip_verify: bool = SkipVerifyOpt) -> None:
+    """Replace a key (new value on stdin or a hidden prompt): verify, store, deploy, check; else put the old one back."""
+    from automation import rotation
+
+    _begin("rotate", stack)
+    opts = _options(stack, env, as_json, changes=True, skip_verify=skip_verify)
+    _emit(as_json, success_document(rotation.rotate(opts, key)))
 
 
 @app.command()
@@ -183,14 +235,19 @@ def orphans(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = En
 @app.command()
 def outputs(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt) -> None:
     """The stack outputs (secret ones masked)."""
+    from automation import cost
+
     _begin("outputs", stack)
-    result = status.outputs(_options(stack, env, as_json, changes=False))
-    _emit(as_json, success_document(result, key="outputs"), "\n".join(f"{k}: {v}" for k, v in sorted(result.items())))
+    opts = _options(stack, env, as_json, changes=False)
+    result = status.outputs(opts)
+    costs, problem = cost.for_stack(opts)
+    _emit(as_json, {**success_document(result, key="outputs"), "cost": cost.to_json(costs)},
+          "\n".join([*(f"{k}: {v}" for k, v in sorted(result.items())), cost.render(costs, problem)]))
 
 
 @app.command()
 def report(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt) -> None:
-    """Health-check the stack and write the Markdown and JSON reports under reports/."""
+    """Write the Markdown and JSON status reports under reports/ (also before the first deploy)."""
     _begin("report", stack)
     md_path, json_path = status.report(_options(stack, env, as_json, changes=False))
     _emit(as_json, success_document({"markdown": md_path, "json": json_path}), f"{md_path}\n{json_path}")
@@ -244,10 +301,12 @@ def interrupted_message(stage: str, stack: str = "STACK") -> str:
     return f"interrupted during {stage}: {after.replace('STACK', stack)}"
 
 
-def _fail(as_json: bool, code: int, kind: str, message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+def _fail(as_json: bool, code: int, kind: str, message: str, runbook: str | None = None) -> int:
+    """`error: <message>` (ending with its runbook link when docs/runbooks.md has a section for it)."""
+    print(f"error: {message}" + (f" (runbook: {runbook})" if runbook else ""), file=sys.stderr)
     if as_json:
-        _emit(True, failure_document(code, kind, message, split_fix(message), CURRENT.learned))
+        document = failure_document(code, kind, message, split_fix(message), CURRENT.learned)
+        _emit(True, {**document, "runbook": runbook} if runbook else document)
     return code
 
 
@@ -264,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = command.main(args=argv, prog_name="orchestra", standalone_mode=False)
     except (AutomationError, SecretsBridgeError) as exc:
-        return _fail(as_json, exc.exit_code, type(exc).__name__, str(exc))
+        from automation.runbooks import for_error
+
+        return _fail(as_json, exc.exit_code, type(exc).__name__, str(exc), runbook=for_error(exc))
     except (KeyboardInterrupt, typer.Abort):
         code = INTERRUPTED_EXIT_CODE
     except typer.TyperException as exc:   # usage errors: exit 2

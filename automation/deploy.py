@@ -116,6 +116,14 @@ def _summary(result: Any) -> dict[str, int]:
     return {op.value if hasattr(op, "value") else str(op): n for op, n in (result.change_summary or {}).items()}
 
 
+def _backup(session: StackSession, view: EventView, operation: str) -> None:
+    """The state as it was, exported before the engine changes it (automation/backups.py)."""
+    from automation import backups
+
+    taken = backups.take(session, operation)
+    view._emit(f"backup: {taken.path} ({taken.resources} resources)")
+
+
 def preview(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bool = False,
             expect_no_changes: bool = False) -> dict[str, int]:
     result = _guarded(session, view, PreviewFailed, "preview", locks,
@@ -126,6 +134,7 @@ def preview(session: StackSession, view: EventView, locks: LockPolicy, *, refres
 
 def up(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bool = False) -> Any:
     """Apply; returns the stack outputs (secret ones stay in memory, the pipeline masks them)."""
+    _backup(session, view, "up")
     session.applied = True
     result = _guarded(session, view, UpFailed, "up", locks,
                       lambda: session.stack.up(on_event=view, show_secrets=False, color="never", refresh=refresh or None))
@@ -141,6 +150,7 @@ def preview_refresh(session: StackSession, view: EventView, locks: LockPolicy, *
 
 
 def refresh(session: StackSession, view: EventView, locks: LockPolicy) -> dict[str, int]:
+    _backup(session, view, "refresh")
     session.applied = True
     _guarded(session, view, RefreshFailed, "refresh", locks,
              lambda: session.stack.refresh(on_event=view, show_secrets=False, color="never"))
@@ -154,6 +164,7 @@ def preview_destroy(session: StackSession, view: EventView, locks: LockPolicy) -
 
 
 def destroy(session: StackSession, view: EventView, locks: LockPolicy) -> dict[str, int]:
+    _backup(session, view, "destroy")
     session.applied = True
     _guarded(session, view, DestroyFailed, "destroy", locks,
              lambda: session.stack.destroy(on_event=view, show_secrets=False, color="never"))

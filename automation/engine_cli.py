@@ -22,6 +22,8 @@ from pulumi.automation._cmd import CommandResult
 from pulumi.automation.errors import create_command_error
 from semver import VersionInfo
 
+from automation import proctree
+
 OnOutput = Callable[[str], None]
 
 
@@ -48,9 +50,10 @@ class EngineCommand(PulumiCommand):
         self.calls.append(list(args))
         env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
         env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env.get("PATH", "")])
-        proc = subprocess.Popen([self.command, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                encoding="utf-8", process_group=0)
+        # An engine that dies leaves its plugins to us, to stop (automation/proctree.py).
+        proc, known = proctree.start(lambda: subprocess.Popen(
+            [self.command, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, encoding="utf-8", process_group=0))
         chunks: dict[str, list[str]] = {"out": [], "err": []}
         pumps = [threading.Thread(target=_pump, args=(proc.stdout, chunks["out"], on_output), daemon=True),
                  threading.Thread(target=_pump, args=(proc.stderr, chunks["err"], on_error), daemon=True)]
@@ -69,6 +72,7 @@ class EngineCommand(PulumiCommand):
                 interrupted = True
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGINT)
+        proctree.finish(proc, known)
         for thread in pumps:
             thread.join()
         if interrupted:

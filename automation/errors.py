@@ -4,7 +4,7 @@
     ├── UsageError           (2)   a bad argument, e.g. a stack name breaking the naming rule
     ├── PreflightFailed     (30)   a key is missing, malformed or invalid; `check` blocks
     ├── EngineMissing       (31)   no usable Pulumi engine (see automation/engine/)
-    ├── BackendUnreachable  (32)   the state backend cannot be used
+    ├── BackendUnreachable  (32)   the state backend or the secrets provider cannot be used
     ├── StackNotFound       (33)   unknown stack and no --create; the message lists stacks
     ├── StackLocked         (34)   another update holds the stack; says how to clear it
     ├── InjectFailed        (35)   `pulumi config set --secret` failed
@@ -16,7 +16,10 @@
     ├── ConfigInvalid       (41)   stack config missing or wrong; names the key and the fix
     ├── SandboxFailed       (42)   the local sandbox emulators could not start
     ├── Declined            (43)   the person answered no, or there was no terminal to ask on
-    └── DriftDetected       (44)   --expect-no-changes and the stack differs from its resources
+    ├── DriftDetected       (44)   --expect-no-changes and the stack differs from its resources
+    ├── BackupFailed        (45)   the state could not be exported, so the change was not started
+    ├── RestoreFailed       (46)   no such backup, or the engine refused to import it
+    └── RotationFailed      (47)   the new key was rejected, or its deploy failed and the old key is back
 Ctrl-C exits 130; the message names the stage it interrupted.
 secrets_bridge errors (exit codes 3-12) pass through unchanged.
 """
@@ -90,6 +93,18 @@ class Declined(AutomationError):
 
 class DriftDetected(AutomationError):
     exit_code = 44
+
+
+class BackupFailed(AutomationError):
+    exit_code = 45
+
+
+class RestoreFailed(AutomationError):
+    exit_code = 46
+
+
+class RotationFailed(AutomationError):
+    exit_code = 47
 
 
 INTERRUPTED_EXIT_CODE = 130

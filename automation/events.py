@@ -223,8 +223,11 @@ class EventView:
             # The engine repeats a failure on the stack resource ("update failed"); keep the first reason.
             self.failures.setdefault(name, clean(diag.message))
         elif diag.severity == "warning":
+            from automation.runbooks import for_message
+
             self.warnings.append(clean(diag.message))
-            self._emit(f"  warning: {self.warnings[-1]}")
+            runbook = for_message(self.warnings[-1]) if "pending operations" in self.warnings[-1] else None
+            self._emit(f"  warning: {self.warnings[-1]}" + (f" (runbook: {runbook})" if runbook else ""))
 
     def _emit(self, text: str) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from automation import deploy, inject, preflight
 from automation.errors import DriftDetected, Unhealthy
 from automation.events import EventView
 from automation.health import HealthReport
+from automation.plugins import prepare_plugins
 from automation.project import refresh_by_default
 from automation.results import ChangeResult, DeployResult, Run, masked_outputs, plain_outputs
 from automation.workspace import StackSession, Target, locate_with_config, open_stack, require_stack
@@ -32,6 +33,7 @@ class Options:
     create: bool = False
     yes: bool = False
     skip_verify: bool = False
+    secrets_provider: str | None = None          # --secrets-provider: for a stack created by this run
     live_names: frozenset[str] | None = None     # the sandbox verifies only what it emulates
     out: TextIO = field(default=sys.stdout)
     refresh: bool = False                        # up/preview --refresh
@@ -57,13 +59,13 @@ def change(op: str, stack: str, changes: dict[str, int], shown: EventView, *, pa
 
 def located_row(target: Target) -> preflight.Located:
     engine, problem = preflight.engine_status(target.engine.version, target.engine.origin)
-    return preflight.Located(engine, problem, target.backend, None)
+    return preflight.Located(engine, problem, target.backend, None, target.provider)
 
 
 def run_preflight(opts: Options, *, create: bool) -> tuple[Target, preflight.PreflightResult, dict, dict[str, str]]:
     """Everything that must hold before the first write; raises with its own exit code otherwise."""
     opts.run.enter("preflight")
-    target, config = locate_with_config(opts.root, opts.stack, opts.env)
+    target, config = locate_with_config(opts.root, opts.stack, opts.env, secrets_provider=opts.secrets_provider)
     require_stack(target, create)          # before the keys: an unknown stack needs no master key
     result, values = preflight.run_preflight(opts.root, target.name.short, opts.env, stack_config=config,
                                              skip_verify=opts.skip_verify, live_names=opts.live_names,
@@ -71,6 +73,7 @@ def run_preflight(opts: Options, *, create: bool) -> tuple[Target, preflight.Pre
     opts.run.learned["preflight"] = result
     say(opts, preflight.render(result))
     preflight.require_ok(result)
+    prepare_plugins(target)                # the engine set-up's last step: plugins only, nothing of the stack
     return target, result, values, config
 
 
@@ -112,7 +115,7 @@ def preview(opts: Options) -> DeployResult:
 
 
 def up(opts: Options) -> DeployResult:
-    from automation import status
+    from automation import report_build, status
 
     target, checked, values, config = run_preflight(opts, create=opts.create)
     with open_stack(target, store_env=opts.env, create=opts.create, config=config) as session:
@@ -132,8 +135,9 @@ def up(opts: Options) -> DeployResult:
         health = status.check_and_show(opts, plain_outputs(raw_outputs), key, url, HEALTH_DEADLINE_S)
         opts.run.learned["health"] = health
         opts.run.enter("report")
+        more = report_build.extras(opts, session, outputs, health, [k.name for k in checked.keys], key, url)
         report = status.write_report(opts, checked, outputs, health, "succeeded", applied.changes,
-                                     engine_version=session.engine_version, backend=session.backend)
+                                     engine_version=session.engine_version, backend=session.backend, extras=more)
     result = DeployResult(stack=opts.stack, preflight=checked, inject=injected, preview=planned,
                           applied=applied, outputs=outputs, health=health, report=report)
     require_healthy(opts.stack, health, report)
@@ -144,6 +148,8 @@ def refresh(opts: Options) -> ChangeResult:
     """Preview the refresh, ask (or --yes), then record the drift; --expect-no-changes fails on drift."""
     opts.run.enter("preflight")
     target, config = locate_with_config(opts.root, opts.stack, opts.env)
+    if target.exists:                      # an unknown stack is open_stack's error, with the list of stacks
+        prepare_plugins(target)
     with open_stack(target, store_env=opts.env, config=config) as session:
         opts.run.enter("refresh preview")
         shown = view(opts)
@@ -170,6 +176,8 @@ def destroy(opts: Options) -> ChangeResult:
     """List what will be deleted (the real count) and ask, unless --yes; then delete it."""
     opts.run.enter("preflight")
     target, config = locate_with_config(opts.root, opts.stack, opts.env)
+    if target.exists:                      # an unknown stack is open_stack's error, with the list of stacks
+        prepare_plugins(target)
     with open_stack(target, store_env=opts.env, config=config) as session:
         if not opts.yes:
             opts.run.enter("destroy preview")

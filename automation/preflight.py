@@ -16,8 +16,10 @@ from pathlib import Path
 
 from semver import VersionInfo
 
+from automation import backends
 from automation.errors import PreflightFailed
-from automation.project import backend_url, config_key, file_backend_problem, required_specs
+from automation.platform_checks import Finding, findings
+from automation.project import backend_url, config_key, file_backend_problem, required_specs, stack_secrets_provider
 from secrets_bridge.catalog import KeySpec
 from secrets_bridge.masking import mask
 from secrets_bridge.tables import render_table
@@ -48,11 +50,14 @@ class PreflightResult:
     engine_problem: str | None
     backend: str
     backend_problem: str | None
+    backend_kind: str = "file"
+    secrets_provider: str = backends.PASSPHRASE
+    findings: tuple[Finding, ...] = ()   # plugins, token permissions, environment, mixed content
 
     @property
     def problems(self) -> tuple[str, ...]:
         """Blocking actions, one line each."""
-        found = [k.action for k in self.keys if k.blocking]
+        found = [k.action for k in self.keys if k.blocking] + [f.problem for f in self.findings if f.blocking]
         return tuple(found + [p for p in (self.engine_problem, self.backend_problem) if p])
 
     @property
@@ -83,6 +88,7 @@ class Located:
     engine_problem: str | None
     backend: str
     backend_problem: str | None
+    secrets_provider: str = backends.PASSPHRASE
 
 
 def engine_status(version: str | None, origin: str = "") -> tuple[str, str | None]:
@@ -131,11 +137,15 @@ def run_preflight(root: Path, stack: str, env: str, *, stack_config: Mapping[str
                              *verdicts.get(spec.name, ("skipped", ""))) for spec in specs)
     if located is None:
         url = backend_url(root)[0]
-        located = Located("not checked", None, url, file_backend_problem(url))
+        located = Located("not checked", None, url, file_backend_problem(url), stack_secrets_provider(root, stack))
+    found = findings(root, stack, {s.name: v for s, v in values.items()},
+                     skip_verify=skip_verify or live_names is not None)
     verification = "skipped" if skip_verify else ("live" if live_names is None else "sandbox: live verification against the emulator only")
+    shown = backends.describe(located.backend, located.secrets_provider)
     result = PreflightResult(stack=stack, env=env, verification=verification, keys=keys, engine=located.engine,
-                             engine_problem=located.engine_problem, backend=located.backend,
-                             backend_problem=located.backend_problem)
+                             engine_problem=located.engine_problem, backend=shown.backend,
+                             backend_problem=located.backend_problem, backend_kind=shown.backend_kind,
+                             secrets_provider=shown.secrets_provider, findings=found)
     return result, values
 
 
@@ -146,7 +156,9 @@ def render(result: PreflightResult) -> str:
     lines = [f"Preflight for stack {result.stack} (store env {result.env}; verification: {result.verification})",
              render_table(("", "Key", "Source", "Value", "Format", "Live", "Action required"), rows, marks=True)]
     lines.append(f"{icon[bool(result.engine_problem)]} engine   {result.engine}  {result.engine_problem or ''}".rstrip())
-    lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend}  {result.backend_problem or ''}".rstrip())
+    lines.append(f"{icon[bool(result.backend_problem)]} backend  {result.backend_kind} ({result.backend})  {result.backend_problem or ''}".rstrip())
+    lines.append(f"{icon[bool(result.backend_problem)]} secrets  {result.secrets_provider}")
+    lines += [f.line() for f in result.findings]
     return "\n".join(lines)
 
 

@@ -14,11 +14,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from automation.health import HealthReport
 from secrets_bridge.files import write_private
+
+if TYPE_CHECKING:
+    from automation.report_sections import ReportExtras
 
 ROTATION_DAYS = 90
 _MASKED = re.compile(r"^(\(empty\)|[A-Za-z_-]*…\(\d+ chars\) sha256:[0-9a-f]{12})$")
@@ -80,9 +83,11 @@ class IacStatus:
     stack: str
     last_update: str               # succeeded | failed | not run
     changes: Mapping[str, int] = field(default_factory=dict)
+    secrets_provider: str = "passphrase"   # or the provider URL (awskms://, hashivault://, ...), query dropped
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", redact_url(self.backend))
+        object.__setattr__(self, "secrets_provider", redact_url(self.secrets_provider))
 
     @property
     def backend_kind(self) -> str:
@@ -101,7 +106,9 @@ class ReportData:
     infrastructure: tuple[InfraRow, ...]
     iac: IacStatus
     health: HealthReport | None = None
+    findings: tuple[Any, ...] = ()     # automation.access.Finding: plugins, token permissions, mixed content
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    extras: ReportExtras | None = None      # verdict, cost, diagram, rotation, plan (automation/report_sections.py)
 
     def summary(self) -> dict[str, bool]:
         return {
@@ -157,22 +164,26 @@ def infra_rows(outputs: Mapping[str, Any], health: HealthReport | None) -> tuple
 
 def recommendations(data: ReportData) -> list[tuple[str, str]]:
     """(priority, text), most urgent first: P1 blocks the platform, P2 is due, P3 is hygiene."""
+    from automation import report_sections
+
     now = data.generated_at
     found: list[tuple[str, str]] = []
     for k in data.keys:
         if not k.ok:
             found.append(("P1", k.action or f"{k.name}: fix the key (format {k.format}, live {k.live})"))
-    if data.health is not None:
+    if data.health is not None or (data.extras is not None and not data.extras.deployed):
         found += [("P1", f"{t.name} at {t.target} is not healthy ({t.status}{': ' + t.detail if t.detail else ''})")
-                  for t in data.health.targets if not t.ok]
+                  for t in (data.health.targets if data.health else ()) if not t.ok]
     else:
         found.append(("P1", f"no health check ran: `python -m automation health {data.stack}`"))
+    found += [("P1" if f.blocking else "P2", f"{f.subject}: {f.detail}: {f.action}") for f in data.findings if f.action]
     if not data.iac.ok:
         found.append(("P1", f"the last update of stack {data.stack} failed: fix the error, then `python -m automation up {data.stack}`"))
     for k in data.keys:
         if k.rotation_due(now):
             found.append(("P2", f"rotate {k.name} ({k.age_days(now)} days old, policy {ROTATION_DAYS}): create a new key at "
-                                f"{_key_url(k.name)}, then `python -m secrets_bridge set {k.name}`"))
+                                f"{_key_url(k.name)}, then `python -m automation rotate {k.name} {data.stack}`"))
+    found += report_sections.recommendations(data)
     for k in data.keys:
         if k.ok and k.live == "unknown":
             found.append(("P3", f"{k.name} could not be verified live: re-run `python -m automation check {data.stack}`"))
@@ -212,12 +223,15 @@ def _age(row: KeyRow, now: datetime) -> str:
 
 
 def render_markdown(data: ReportData) -> str:
+    from automation import report_sections
+
     now = data.generated_at
     summary = data.summary()
-    lines = [f"# Orchestra status report: {data.stack}", "",
+    recs = recommendations(data)
+    lines = [f"# Orchestra status report: {data.stack}", "", f"**{report_sections.verdict(data, recs)}**", "",
              f"Generated: {now:%Y-%m-%d %H:%M:%S} UTC  ", f"Stack: `{data.stack}`", "",
              "## Executive summary", ""]
-    lines += _table(("Area", "Status"), ((area, _icon(ok)) for area, ok in summary.items()))
+    lines += _table(("Area", "Status"), ((area, report_sections.area_cell(area, ok, data)) for area, ok in summary.items()))
     lines += ["", "## API keys", ""]
     lines += _table(("", "Key", "Source", "Value (masked)", "Format", "Live", "Age", "Action required"),
                     ((_icon(k.ok), k.name, k.source, f"`{k.masked}`", k.format, k.live, _age(k, now), k.action or "-")
@@ -231,17 +245,21 @@ def render_markdown(data: ReportData) -> str:
     change_text = ", ".join(f"{op} {n}" for op, n in sorted(iac.changes.items())) or "no changes"
     lines += ["", "## IaC status", ""]
     lines += _table(("Item", "Value"), (("Engine", iac.engine_version), ("Backend", f"{iac.backend_kind} ({iac.backend})"),
+                                        ("Secrets provider", iac.secrets_provider),
                                         ("Stack", iac.stack), ("Last update", f"{_icon(iac.ok)} {iac.last_update}"),
                                         ("Changes", change_text)))
-    lines += ["", "## Recommendations", ""]
-    recs = recommendations(data)
+    lines += [""] + report_sections.markdown(data, _table)
+    lines += ["## Recommendations", ""]
     lines += [f"{i}. **{prio}** {text}" for i, (prio, text) in enumerate(recs, 1)] or ["No action required."]
     return "\n".join(lines) + "\n"
 
 
 def render_json(data: ReportData) -> dict[str, Any]:
+    from automation import report_sections
+
     now = data.generated_at
-    return {
+    recs = recommendations(data)
+    return {**report_sections.to_jsonable(data, recs),
         "title": f"Orchestra status report: {data.stack}",
         "generated_at": now.isoformat(),
         "stack": data.stack,
@@ -253,7 +271,7 @@ def render_json(data: ReportData) -> dict[str, Any]:
         "health": None if data.health is None else {
             "healthy": data.health.healthy, "checked_at": data.health.checked_at.isoformat(),
             "elapsed_s": data.health.elapsed_s, "targets": [asdict(t) for t in data.health.targets]},
-        "recommendations": [{"priority": p, "text": t} for p, t in recommendations(data)],
+        "recommendations": [{"priority": p, "text": t} for p, t in recs],
     }
 
 
@@ -267,6 +285,9 @@ def write_report(stack: str, data: ReportData, directory: Path | None = None) ->
     md_path, json_path = base.with_name(base.name + ".md"), base.with_name(base.name + ".json")
     write_private(md_path, render_markdown(data), overwrite=False)
     write_private(json_path, json.dumps(render_json(data), indent=2, ensure_ascii=False) + "\n", overwrite=False)
+    from automation.report_build import prune_reports
+
+    prune_reports(directory, stack)
     return md_path, json_path
 
 

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi.automation import OutputMap
 
@@ -17,9 +17,12 @@ from automation import preflight
 from automation.errors import BackendUnreachable, EngineMissing
 from automation.health import HealthReport, check_health, render, watch
 from automation.pipeline import Options, located_row, require_healthy, say
-from automation.project import backend_url
+from automation.project import backend_url, stack_secrets_provider
 from automation.results import masked_outputs, to_jsonable
 from automation.workspace import locate_with_config, read_outputs, require_stack
+
+if TYPE_CHECKING:
+    from automation.report_sections import ReportExtras
 
 HEALTH_COMMAND_DEADLINE_S = 60.0
 
@@ -38,20 +41,29 @@ def check_and_show(opts: Options, plain: Mapping[str, Any], key: str | None, url
 
 
 def check(opts: Options) -> preflight.PreflightResult:
-    """Preflight only; engine and backend problems are rows of the table, not early exits."""
+    """Preflight only; engine and backend problems are rows of the table.
+
+    The backend must log in and list its stacks and the secrets provider decrypt the
+    stack's config (read_config): when either cannot, exit 32 after the table.
+    """
     opts.run.enter("preflight")
     config: dict[str, str] = {}
+    unusable: BackendUnreachable | None = None
     try:
         target, config = locate_with_config(opts.root, opts.stack, opts.env)
         located = located_row(target)
     except EngineMissing as exc:
         located = preflight.Located("missing", str(exc), backend_url(opts.root)[0], None)
     except BackendUnreachable as exc:
-        located = preflight.Located("found", None, backend_url(opts.root)[0], str(exc))
+        unusable = exc
+        located = preflight.Located("found", None, backend_url(opts.root)[0], str(exc),
+                                    stack_secrets_provider(opts.root, opts.stack.rsplit("/", 1)[-1]))
     result, _ = preflight.run_preflight(opts.root, opts.stack, opts.env, stack_config=config,
                                         skip_verify=opts.skip_verify, live_names=opts.live_names, located=located)
     opts.run.learned["preflight"] = result
     say(opts, preflight.render(result))
+    if unusable is not None:
+        raise unusable
     preflight.require_ok(result)
     return result
 
@@ -101,9 +113,13 @@ def health(opts: Options, watch_s: float = 0, json_lines: bool = False) -> Healt
 
 def report(opts: Options) -> tuple[str, str]:
     """The status report of a deployed stack: keys (checked, not blocking), outputs, health."""
+    from automation import report_build
+    from automation.readonly import ReadOnlyStack
+
     opts.run.enter("preflight")
     target, config = locate_with_config(opts.root, opts.stack, opts.env)
-    require_stack(target, create=False)
+    if not target.exists:   # before the first deploy: keys, connectivity and the plan
+        return report_build.before_first_deploy(opts, target)
     checked, _ = preflight.run_preflight(opts.root, target.name.short, opts.env, stack_config=config,
                                          skip_verify=opts.skip_verify, live_names=opts.live_names,
                                          located=located_row(target))
@@ -112,12 +128,17 @@ def report(opts: Options) -> tuple[str, str]:
     key, url = lambda_settings(config)
     result = check_and_show(opts, {n: o.value for n, o in raw.items()}, key, url, HEALTH_COMMAND_DEADLINE_S)
     opts.run.enter("report")
-    return write_report(opts, checked, masked_outputs(raw), result, "not run", {},
-                        engine_version=target.engine.version, backend=target.backend)
+    outputs = masked_outputs(raw)
+    more = report_build.extras(opts, ReadOnlyStack(target, opts.env), outputs, result, [k.name for k in checked.keys], key, url)
+    return write_report(opts, checked, outputs, result, "not run", {}, engine_version=target.engine.version,
+                        backend=target.backend, extras=more)
 
 
-def write_report(opts: Options, checked: preflight.PreflightResult, outputs: Mapping[str, Any], health: HealthReport,
-                 last_update: str, changes: Mapping[str, int], *, engine_version: str, backend: str) -> tuple[str, str]:
+def write_report(opts: Options, checked: preflight.PreflightResult, outputs: Mapping[str, Any], health: HealthReport | None,
+                 last_update: str, changes: Mapping[str, int], *, engine_version: str, backend: str,
+                 extras: ReportExtras | None = None) -> tuple[str, str]:
+    """The one writer of reports; `extras` (automation/report_build.py) adds the last update from the stack's
+    history, cost, the connectivity diagram, key rotation and the plan."""
     from automation import report as reporting
     from secrets_bridge.store import SecretStore, store_path
 
@@ -127,12 +148,15 @@ def write_report(opts: Options, checked: preflight.PreflightResult, outputs: Map
         metas = {k.name: store.meta(k.name) for k in checked.keys}
         rotated = {name: meta.rotated_at if meta else None for name, meta in metas.items()}
     short = opts.stack.rsplit("/", 1)[-1]
+    history = extras.last_update if extras else None
     data = reporting.ReportData(
         stack=short, keys=reporting.key_rows(checked.keys, rotated),
-        infrastructure=reporting.infra_rows(outputs, health),
+        infrastructure=reporting.infra_rows(outputs, health) if extras is None or extras.deployed else (),
         iac=reporting.IacStatus(engine_version=engine_version, backend=backend, stack=opts.stack,
-                                last_update=last_update, changes=dict(changes)),
-        health=health)
+                                last_update=history.text() if history else last_update,
+                                changes=dict(changes) or (dict(history.changes) if history else {}),
+                                secrets_provider=checked.secrets_provider),
+        health=health, findings=checked.findings, extras=extras)
     md_path, json_path = reporting.write_report(short, data, opts.root / "reports")
     say(opts, f"report: {md_path}")
     return str(md_path), str(json_path)

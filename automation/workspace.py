@@ -29,6 +29,7 @@ from pathlib import Path
 from pulumi.automation import CommandError, LocalWorkspace, OutputMap, OutputValue, Stack
 from pulumi.automation._cmd import CommandResult
 
+from automation import backends
 from automation.engine import Engine, EngineUnavailable, engine_env, ensure_engine
 from automation.engine_cli import EngineCommand, engine_error_line
 from automation.errors import BackendUnreachable, EngineMissing, InjectFailed, StackNotFound
@@ -40,7 +41,6 @@ from automation.project import (
     parse_stack_name,
     project_file,
     stack_file_path,
-    stack_secrets_provider,
 )
 from secrets_bridge.catalog import PULUMI_PASSPHRASE_NAME
 
@@ -77,24 +77,29 @@ def require_engine() -> Engine:
         raise EngineMissing(f"{first} Run `python -m automation engine` to see what was tried and how to fix it") from None
 
 
-def locate(root: Path, stack: str, environ: Mapping[str, str] = os.environ) -> Target:
-    """Engine, backend login and the stack's existence, without writing anything."""
-    return _locate(root, stack, environ, None)[0]
+def locate(root: Path, stack: str, environ: Mapping[str, str] = os.environ, *, secrets_provider: str | None = None) -> Target:
+    """Engine, backend login and the stack's existence, without writing anything.
+
+    `secrets_provider` (--secrets-provider) is the provider a stack created by this run gets.
+    """
+    return _locate(root, stack, environ, None, secrets_provider)[0]
 
 
-def locate_with_config(root: Path, stack: str, store_env: str,
-                       environ: Mapping[str, str] = os.environ) -> tuple[Target, dict[str, str]]:
+def locate_with_config(root: Path, stack: str, store_env: str, environ: Mapping[str, str] = os.environ, *,
+                       secrets_provider: str | None = None) -> tuple[Target, dict[str, str]]:
     """`locate`, and the existing stack's config ({} for a stack not created yet).
 
     When reading the config cannot prompt for a master key, it is read while the backend
     lists its stacks (one engine call's time saved on every command); its outcome, an error
     included, counts only once the stack is known to exist, so an unknown stack is still
-    named before anything about keys.
+    named before anything about keys. `secrets_provider` (--secrets-provider) is the provider
+    a stack created by this run gets.
     """
-    return _locate(root, stack, environ, store_env)
+    return _locate(root, stack, environ, store_env, secrets_provider)
 
 
-def _locate(root: Path, stack: str, environ: Mapping[str, str], config_env: str | None) -> tuple[Target, dict[str, str]]:
+def _locate(root: Path, stack: str, environ: Mapping[str, str], config_env: str | None,
+            secrets_provider: str | None) -> tuple[Target, dict[str, str]]:
     engine = require_engine()
     url, is_default = backend_url(root, environ)
     project = str(project_file(root).get("name") or "project")
@@ -102,12 +107,14 @@ def _locate(root: Path, stack: str, environ: Mapping[str, str], config_env: str 
     problem = file_backend_problem(url)
     if problem:
         raise BackendUnreachable(problem)
-    base_env = engine_env(engine, dict(environ))  # engine first on PATH, no update check, no plugin downloads
+    provider = backends.effective_provider(root, name.short, secrets_provider)
+    backends.require(url, provider, environ)   # a missing variable or credential, named before the engine runs
+    base_env = {**backends.QUIET_AWS, **engine_env(engine, dict(environ))}  # engine first on PATH, no update check, no plugin downloads
     if is_default:
         base_env["PULUMI_BACKEND_URL"] = url
     target = Target(root=root, name=name, project=project, engine=engine,
                     command=EngineCommand(engine.pulumi, engine.version), backend=url, base_env=base_env,
-                    provider=stack_secrets_provider(root, name.short), exists=False, stacks=[])
+                    provider=provider, exists=False, stacks=[])
     speculate = config_env is not None and stack_file_path(root, name.short).exists() and _no_prompt(target, config_env, environ)
     with ThreadPoolExecutor(max_workers=1) as pool:
         early = pool.submit(_config_of, target, config_env, environ) if speculate and config_env else None
@@ -126,7 +133,8 @@ def _list_stacks(target: Target) -> list[str]:
         return []
     result = target.command.run(["stack", "ls", "--json"], str(target.root), target.base_env, check=False)
     if result.code != 0:
-        raise BackendUnreachable(f"backend {url}: {engine_error_line(result.stderr)}: "
+        raise BackendUnreachable(backends.explain_backend(result.stderr, url) or
+                                 f"backend {backends.display_url(url)}: {engine_error_line(result.stderr)}: "
                                  "check PULUMI_BACKEND_URL and your login (`pulumi login`)")
     return sorted(str(entry.get("name", "")) for entry in json.loads(result.stdout or "[]"))
 
@@ -184,6 +192,9 @@ def _config_of(target: Target, store_env: str, environ: Mapping[str, str] = os.e
         result = target.command.run(["config", "--show-secrets", "--json", "--stack", target.name.full],
                                     str(target.root), {**target.base_env, **secret_env}, check=False)
     if result.code != 0:
+        unusable = backends.explain_provider(result.stderr, target.provider)
+        if unusable:   # wrong key or token: the first command that decrypts, exit 32
+            raise BackendUnreachable(f"stack {target.name.full}: {unusable}")
         fix = ("set PULUMI_CONFIG_PASSPHRASE (CI) or keep it in the store: `python -m secrets_bridge set "
                f"{PASSPHRASE_NAME} --env {store_env}`") if "passphrase" in result.stderr.lower() else "check the stack file"
         raise InjectFailed(f"reading the config of stack {target.name.full} failed: {engine_error_line(result.stderr)}: {fix}")
@@ -234,6 +245,7 @@ class StackSession:
     engine_version: str
     backend: str
     applied: bool = False          # set once an operation that changes state has started
+    secrets_provider: str = backends.PASSPHRASE
     _config: dict[str, str] | None = field(default=None, repr=False)
 
     def cli(self, args: list[str], *, stdin: str | None = None) -> CommandResult:
@@ -245,6 +257,9 @@ class StackSession:
         if self._config is None:
             proc = self.cli(["config", "--show-secrets", "--json"])
             if proc.code != 0:
+                unusable = backends.explain_provider(proc.stderr, self.secrets_provider)
+                if unusable:
+                    raise BackendUnreachable(f"stack {self.name}: {unusable}")
                 raise InjectFailed(f"reading the config of stack {self.name} failed: {engine_error_line(proc.stderr)}")
             self._config = _parse_config(proc.stdout)
         return dict(self._config)
@@ -290,12 +305,18 @@ def open_stack(target: Target, *, store_env: str, create: bool = False, config: 
                 workspace.known_stack = target.name.full
                 stack = Stack.select(target.name.full, workspace)
             else:
-                stack = Stack.create(target.name.full, workspace)
+                try:
+                    stack = Stack.create(target.name.full, workspace)
+                except CommandError as err:   # e.g. a KMS key that does not exist: exit 32 naming it
+                    line = backends.explain(str(err), target.backend, target.provider)
+                    if line:
+                        raise BackendUnreachable(f"creating stack {target.name.full}: {line}") from None
+                    raise
                 created = True
             session = StackSession(root=target.root, name=target.name.full, short=target.name.short,
                                    project=target.project, stack=stack, cli_env=cli_env, command=target.command,
                                    engine_version=target.engine.version, backend=target.backend,
-                                   _config=dict(config) if config is not None and target.exists else None)
+                                   secrets_provider=target.provider, _config=dict(config) if config is not None and target.exists else None)
             yield session
         except BaseException:
             if session is None or not session.applied:

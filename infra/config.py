@@ -29,6 +29,7 @@ from typing import Any
 import pulumi
 
 from infra.lambda_cloud.catalog import DEFAULT_API_URL, INSTANCE_TYPES, REGION_CODES
+from infra.services_config import GitHubSettings, VercelSettings, read_github, read_vercel
 from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
 
 NAMESPACE = "orchestra"
@@ -65,6 +66,13 @@ DEFAULTS: dict[str, Any] = {
     "github_repository": "",
     "github_base_url": "",
     "github_environment": "",
+    "github_manage_environment": False,
+    "github_environment_wait_timer": 0,
+    "github_environment_reviewer_users": [],
+    "github_environment_reviewer_teams": [],
+    "github_environment_prevent_self_review": False,
+    "github_environment_can_admins_bypass": True,
+    "github_environment_protected_branches": False,
     "github_ci_secret_names": [spec.name for spec in CATALOG],
     "vercel_project_name": "orchestra",
     "vercel_framework": "nextjs",
@@ -73,6 +81,12 @@ DEFAULTS: dict[str, Any] = {
     "vercel_team_id": "",
     "vercel_domain": "",
     "vercel_env_secret_names": ["OPENAI_API_KEY", "PORTKEY_API_KEY"],
+    "vercel_production_branch": "main",
+    "vercel_build_command": "",
+    "vercel_install_command": "",
+    "vercel_output_directory": "",
+    "vercel_node_version": "22.x",
+    "vercel_backend_rewrite": "/api",
 }
 SECRET_KEYS = tuple(spec.config_key for spec in CATALOG if spec.secret)
 APP_KEYS = tuple(spec.name for spec in CATALOG if "app" in spec.components)
@@ -100,30 +114,6 @@ class LambdaSettings:
     keep_on_timeout: bool
     backend_port: int
     backend_image: str
-
-
-@dataclass(frozen=True)
-class GitHubSettings:
-    owner: str
-    repository: str                 # the name only; the owner is the provider's
-    base_url: str | None            # GitHub Enterprise Server API URL; None: github.com
-    environment: str | None         # publish to this environment instead of the repository
-    secret_names: tuple[str, ...]   # catalog names whose values become Actions secrets
-
-
-@dataclass(frozen=True)
-class VercelSettings:
-    project_name: str
-    framework: str
-    root_directory: str | None
-    git_repository: str | None      # owner/repo on GitHub
-    team_id: str | None
-    domain: str | None
-    secret_names: tuple[str, ...]   # catalog names whose values become sensitive env vars
-
-    @property
-    def frontend_url(self) -> str:
-        return f"https://{self.domain or self.project_name + '.vercel.app'}"
 
 
 @dataclass(frozen=True)
@@ -158,6 +148,10 @@ class _Reader:
     @staticmethod
     def _raw(key: str) -> Any:
         return pulumi.runtime.get_config(f"{NAMESPACE}:{key}")
+
+    @staticmethod
+    def set_cmd(key: str, example: str) -> str:
+        return _set_cmd(key, example)
 
     def fail(self, key: str, problem: str, fix: str) -> None:
         self.problems.append(f"{NAMESPACE}:{key}: {problem}. Fix: {fix}")
@@ -227,6 +221,19 @@ class _Reader:
             return None
         return pulumi.Output.secret(str(value))
 
+    def integers(self, key: str) -> tuple[int, ...]:
+        value = self._value(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                value = None
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            self.fail(key, f"{self._value(key)!r} is not a list of integers",
+                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' 1234567")
+            return ()
+        return tuple(value)
+
     def catalog_names(self, key: str) -> tuple[str, ...]:
         names = []
         for name in self.strings(key):
@@ -280,46 +287,6 @@ def _read_lambda(r: _Reader, stack: str, environ: Mapping[str, str]) -> LambdaSe
     )
 
 
-def _read_github(r: _Reader) -> GitHubSettings:
-    owner = r.string("github_owner")
-    if not owner:
-        r.fail("github_owner", "required because enable_github is true", _set_cmd("github_owner", "YOUR_ORG"))
-    repository = r.string("github_repository")
-    if not repository or "/" in repository:
-        r.fail("github_repository", f"{repository!r} must be the repository's name without the owner",
-               _set_cmd("github_repository", "orchestra"))
-    return GitHubSettings(
-        owner=owner,
-        repository=repository,
-        base_url=r.url("github_base_url"),
-        environment=r.optional("github_environment"),
-        secret_names=r.catalog_names("github_ci_secret_names"),
-    )
-
-
-def _read_vercel(r: _Reader) -> VercelSettings:
-    name = r.string("vercel_project_name")
-    if not re.fullmatch(r"[a-z0-9._-]{1,100}", name) or "---" in name:
-        r.fail("vercel_project_name", f"{name!r} is not a Vercel project name (lowercase letters, digits, . _ -)",
-               _set_cmd("vercel_project_name", "orchestra"))
-    git_repository = r.optional("vercel_git_repository")
-    if git_repository and not re.fullmatch(r"[\w.-]+/[\w.-]+", git_repository):
-        r.fail("vercel_git_repository", f"{git_repository!r} is not OWNER/REPO",
-               _set_cmd("vercel_git_repository", "YOUR_ORG/orchestra"))
-    domain = r.optional("vercel_domain")
-    if domain and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
-        r.fail("vercel_domain", f"{domain!r} is not a domain name", _set_cmd("vercel_domain", "app.example.com"))
-    return VercelSettings(
-        project_name=name,
-        framework=r.string("vercel_framework"),
-        root_directory=r.optional("vercel_root_directory"),
-        git_repository=git_repository,
-        team_id=r.optional("vercel_team_id"),
-        domain=domain,
-        secret_names=r.catalog_names("vercel_env_secret_names"),
-    )
-
-
 def _needed_secrets(lambda_: bool, github: GitHubSettings | None, vercel: VercelSettings | None) -> dict[str, str]:
     """catalog name -> why it is needed, for the enabled components."""
     needed: dict[str, str] = {}
@@ -342,8 +309,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
     stack = pulumi.get_stack()
 
     lambda_ = _read_lambda(r, stack, environ) if r.boolean("enable_lambda") else None
-    github = _read_github(r) if r.boolean("enable_github") else None
-    vercel = _read_vercel(r) if r.boolean("enable_vercel") else None
+    github = read_github(r) if r.boolean("enable_github") else None
+    vercel = read_vercel(r) if r.boolean("enable_vercel") else None
     secrets = {}
     for name, why in _needed_secrets(lambda_ is not None, github, vercel).items():
         value = r.secret(get_spec(name), why)

@@ -111,7 +111,10 @@ def prepare(root: Path, env: str) -> LocalSetup:
     lambda_port, backend_port = _sandbox_ports(root)
     # A slow boot makes interrupted and long-running updates reproducible (demos, tests).
     boot_seconds = float(os.environ.get("ORCHESTRA_SANDBOX_BOOT_SECONDS", "2"))
-    info = start_sandbox(root, lambda_api_keys=[lambda_key] if lambda_key else [], lambda_port=lambda_port,
+    from automation.sandbox.issued_keys import issued
+
+    accepted = [lambda_key, *(k for k in issued(root) if k != lambda_key)] if lambda_key else []
+    info = start_sandbox(root, lambda_api_keys=accepted, lambda_port=lambda_port,
                          backend_port=backend_port, boot_seconds=boot_seconds)
     # Live verification and the program's Lambda client both follow this override.
     os.environ["ORCHESTRA_LAMBDA_API_URL"] = info.lambda_url

@@ -39,7 +39,7 @@ class Platform(pulumi.ComponentResource):
         if settings.vercel:
             frontend = VercelFrontend(f"{name}-frontend", settings.vercel, token=secrets["VERCEL_TOKEN"],
                                       secrets=secrets, backend_url=backend_url, opts=child)
-            frontend_url = frontend.frontend_url
+            frontend_url = frontend.frontend_url or frontend_url
 
         self.github_secret_names = pulumi.Output.from_input([])
         if settings.github:

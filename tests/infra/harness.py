@@ -29,6 +29,7 @@ DYNAMIC = "pulumi-python:dynamic"  # then ":Resource" or "/module:Name"
 # Canary values: if one shows up anywhere not marked secret, a key leaked.
 CANARIES = {spec.name: f"canary-{spec.config_key}-5b1e0c7d" for spec in CATALOG}
 INSTANCE_IP = "198.51.100.7"
+DEPLOYMENT_DOMAINS = ("orchestra-git-main-acme.vercel.app", "orchestra-acme.vercel.app")
 
 
 @dataclass
@@ -81,6 +82,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if reg.kind == "LambdaInstance":
             outputs.update(ip=INSTANCE_IP, private_ip="10.0.0.7", status="active", hostname="orchestra-host")
             return "0920582c7ff041399e34823a0be62549", outputs
+        if reg.kind == "vercel:index/deployment:Deployment":
+            # As Vercel answers: the production alias, a per-branch alias and the unique URL.
+            outputs.update(url=f"{args.name}-a1b2c3d4-acme.vercel.app", domains=list(DEPLOYMENT_DOMAINS))
         if reg.kind == "LambdaSshKey":
             outputs["private_key"] = rpc.wrap_rpc_secret("-----BEGIN RSA PRIVATE KEY-----canary")
         return f"{args.name}-id", outputs

@@ -56,7 +56,8 @@ def test_github_ci_publishes_secrets_and_variables_through_its_own_provider():
         assert resource.is_secret("value")
     assert secrets["GH_TOKEN"]["value"] == CANARIES["GITHUB_TOKEN"]
     variables = {r["variableName"]: r["value"] for r in run.of("github:index/actionsVariable:ActionsVariable")}
-    assert variables == {"BACKEND_URL": f"http://{INSTANCE_IP}:8000", "FRONTEND_URL": "https://orchestra-web.vercel.app"}
+    # No git repository, so nothing deploys and no frontend URL is known to publish.
+    assert variables == {"BACKEND_URL": f"http://{INSTANCE_IP}:8000"}
     assert run.outputs["github_secret_names"] == ["LAMBDA_API_KEY", "GH_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY",
                                                   "PORTKEY_API_KEY"]
 
@@ -77,7 +78,7 @@ def test_vercel_frontend_project_env_vars_and_domain():
     assert run.one("pulumi:providers:vercel").is_secret("apiToken")
     project = run.one("vercel:index/project:Project")
     assert project["name"] == "orchestra-web" and project["framework"] == "vite" and project["rootDirectory"] == "web"
-    assert project["gitRepository"] == {"type": "github", "repo": "acme/orchestra"}
+    assert project["gitRepository"] == {"type": "github", "repo": "acme/orchestra", "productionBranch": "main"}
     env = {r["key"]: r for r in run.of("vercel:index/projectEnvironmentVariable:ProjectEnvironmentVariable")}
     assert set(env) == {"BACKEND_URL", "OPENAI_API_KEY", "PORTKEY_API_KEY"}
     for variable in env.values():

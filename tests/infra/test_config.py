@@ -39,7 +39,8 @@ def test_full_config_is_typed_with_defaults():
     assert s.lambda_.ssh_public_key is None
     assert s.github.secret_names == ("LAMBDA_API_KEY", "GITHUB_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY")
     assert s.github.base_url is None and s.github.environment is None
-    assert s.vercel.frontend_url == "https://orchestra-web.vercel.app"
+    assert (s.vercel.production_branch, s.vercel.node_version, s.vercel.backend_rewrite) == ("main", "22.x", "/api")
+    assert s.vercel.build_command is s.vercel.install_command is s.vercel.output_directory is None
     assert set(s.secrets) == set(CANARIES)
 
 

@@ -37,7 +37,7 @@ def test_production_stack_deploys_every_component():
     assert {"orchestra:infra:LambdaBackend", "orchestra:infra:GitHubCi", "orchestra:infra:VercelFrontend"} <= types
     assert set(run.outputs) == OUTPUTS
     assert run.outputs["backend_url"] == f"http://{INSTANCE_IP}:8000"
-    assert run.outputs["frontend_url"] == "https://orchestra.vercel.app"
+    assert run.outputs["frontend_url"] == "https://orchestra-acme.vercel.app"  # Vercel's answer, not a guess
     assert "GH_TOKEN" in run.outputs["github_secret_names"]
 
 

@@ -69,12 +69,13 @@ def test_preview_runs_in_its_own_environment_with_only_the_secrets_it_needs():
     (step,) = [step for step in steps(workflow) if "secrets" in str(step.get("env", {}))]
     used = set(re.findall(r"secrets\.(\w+)", str(step["env"])))
     assert used == {"LAMBDA_API_KEY", "GH_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY",
-                    "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"}
+                    "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "VAULT_SERVER_URL", "VAULT_SERVER_TOKEN"}
 
 
 def test_each_backend_kind_has_documented_inputs():
     text = (WORKFLOWS / "preview.yml").read_text()
-    for needed in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "awskms://", "postgres://", "PULUMI_CONFIG_PASSPHRASE"):
+    for needed in ("PULUMI_ACCESS_TOKEN", "AWS_ROLE_ARN", "awskms://", "postgres://", "PULUMI_CONFIG_PASSPHRASE",
+                   "VAULT_SERVER_URL", "VAULT_SERVER_TOKEN", "hashivault://"):
         assert needed in text
 
 
