@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,18 +187,27 @@ class _Reader:
             self.fail(key, f"{number} is outside {low}..{high}", _set_cmd(key, str(DEFAULTS[key])))
         return number
 
-    def strings(self, key: str) -> tuple[str, ...]:
+    def _list(self, key: str, fits: Callable[[Any], bool], kind: str, example: str) -> list[Any] | None:
+        """A list-valued key (YAML list or a JSON string of one) whose items all fit, else one problem and None."""
         value = self._value(key)
         if isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
                 value = None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, f"{self._value(key)!r} is not a list of strings",
-                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' VALUE")
-            return ()
-        return tuple(v.strip() for v in value)
+        if not isinstance(value, list) or not all(fits(v) for v in value):
+            self.fail(key, f"{self._value(key)!r} is not a list of {kind}",
+                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' {example}")
+            return None
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._list(key, lambda v: isinstance(v, str), "strings", "VALUE")
+        return tuple(v.strip() for v in value or ())
+
+    def integers(self, key: str) -> tuple[int, ...]:
+        value = self._list(key, lambda v: isinstance(v, int) and not isinstance(v, bool), "integers", "1234567")
+        return tuple(value or ())
 
     def url(self, key: str) -> str | None:
         value = self.optional(key)
@@ -220,19 +229,6 @@ class _Reader:
                       f"pulumi config rm {NAMESPACE}:{key}, then pulumi config set --secret {NAMESPACE}:{key}")
             return None
         return pulumi.Output.secret(str(value))
-
-    def integers(self, key: str) -> tuple[int, ...]:
-        value = self._value(key)
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                value = None
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            self.fail(key, f"{self._value(key)!r} is not a list of integers",
-                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' 1234567")
-            return ()
-        return tuple(value)
 
     def catalog_names(self, key: str) -> tuple[str, ...]:
         names = []
