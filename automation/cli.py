@@ -68,7 +68,8 @@ def _use_existing_local_master_key(root: Path) -> None:
 def _options(stack: str, env: str | None, as_json: bool, *, changes: bool, lock_wait: str = "0",
              clear_stale_lock: bool = False, quiet: bool = False, **flags: Any) -> pipeline.Options:
     """Check the name, find the project; for `local`, start the sandbox only for commands that change it."""
-    parse_stack_name(stack)   # a bad name is a usage error before anything else happens
+    parse_stack_name(stack)   # a bad name or duration is a usage error before anything else happens
+    locks = LockPolicy(wait_s=parse_duration(lock_wait), clear_stale=clear_stale_lock, command=CURRENT.command)
     root = project_root()
     out = sys.stderr if as_json else sys.stdout
     live_names = None
@@ -88,7 +89,6 @@ def _options(stack: str, env: str | None, as_json: bool, *, changes: bool, lock_
             _use_existing_local_master_key(root)
         if not quiet:
             print(local_stack.VERIFICATION_NOTE, file=out)
-    locks = LockPolicy(wait_s=parse_duration(lock_wait), clear_stale=clear_stale_lock, command=CURRENT.command)
     return pipeline.Options(root=root, stack=stack, env=resolved_env, live_names=live_names, out=out, locks=locks,
                             live_view=out.isatty() and not as_json, run=CURRENT, **flags)
 

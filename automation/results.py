@@ -92,8 +92,22 @@ def success_document(result: Any, key: str | None = None) -> dict[str, Any]:
 
 
 def split_fix(message: str) -> str:
-    """The actionable tail of a `what happened: what to do` message."""
-    return message.rsplit(": ", 1)[1] if ": " in message else ""
+    """The actionable tail of a `what happened: what to do` message.
+
+    The last `: ` that stands outside parentheses, brackets and backquotes: `(keys: A, B)` or a
+    quoted command is part of what happened or of the fix, never where one ends and the other begins.
+    """
+    depth, quoted, cut = 0, False, -1
+    for i, ch in enumerate(message):
+        if ch == "`":
+            quoted = not quoted
+        elif not quoted and ch in "([":
+            depth += 1
+        elif not quoted and ch in ")]":
+            depth = max(depth - 1, 0)
+        elif not quoted and depth == 0 and message.startswith(": ", i):
+            cut = i
+    return message[cut + 2:] if cut >= 0 else ""
 
 
 def failure_document(exit_code: int, kind: str, message: str, fix: str, learned: Mapping[str, Any]) -> dict[str, Any]:
