@@ -18,6 +18,7 @@ from automation.events import ResourceChange
 from automation.health import HealthReport
 from automation.inject import InjectResult
 from automation.preflight import PreflightResult
+from secrets_bridge import errors
 from secrets_bridge.masking import mask
 
 
@@ -91,26 +92,7 @@ def success_document(result: Any, key: str | None = None) -> dict[str, Any]:
     return {**data, "ok": True, "exit_code": 0}
 
 
-def split_fix(message: str) -> str:
-    """The actionable tail of a `what happened: what to do` message.
-
-    The last `: ` that stands outside parentheses, brackets and backquotes: `(keys: A, B)` or a
-    quoted command is part of what happened or of the fix, never where one ends and the other begins.
-    """
-    depth, quoted, cut = 0, False, -1
-    for i, ch in enumerate(message):
-        if ch == "`":
-            quoted = not quoted
-        elif not quoted and ch in "([":
-            depth += 1
-        elif not quoted and ch in ")]":
-            depth = max(depth - 1, 0)
-        elif not quoted and depth == 0 and message.startswith(": ", i):
-            cut = i
-    return message[cut + 2:] if cut >= 0 else ""
-
-
-def failure_document(exit_code: int, kind: str, message: str, fix: str, learned: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"ok": false, "exit_code", "error": {"kind", "message", "fix"}, ...what was learned}`."""
-    return {**to_jsonable(dict(learned)), "ok": False, "exit_code": exit_code,
-            "error": {"kind": kind, "message": message, "fix": fix}}
+def failure_document(exit_code: int, kind: str, message: str, learned: Mapping[str, Any],
+                     fix: str | None = None) -> dict[str, Any]:
+    """secrets_bridge's failure document (`ok`, `exit_code`, `error`) with what was learned before the failure."""
+    return {**to_jsonable(dict(learned)), **errors.failure_document(exit_code, kind, message, fix)}

@@ -137,5 +137,5 @@ def test_a_bad_lock_wait_is_refused_before_the_sandbox_starts(monkeypatch, capsy
     ("no separator here", ""),
 ])
 def test_the_json_fix_is_the_tail_after_the_last_top_level_separator(message, fix):
-    from automation.results import split_fix
+    from secrets_bridge.errors import split_fix
     assert split_fix(message) == fix
