@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,11 +48,15 @@ def survivors(started: dict[int, str]) -> dict[int, str]:
     return {pid: cmd for pid, cmd in started.items() if pid in now and now[pid][3] == cmd and now[pid][2] != "Z"}
 
 
-def wait_for(what: str, probe: Callable[[], T], timeout_s: float = 180) -> T:
+def wait_for(what: str, probe: Callable[[], T], timeout_s: float = 180, driver: subprocess.Popen | None = None) -> T:
+    """Poll until `probe` answers; a `driver` that exits meanwhile fails the wait at once, with its output."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
+        if driver is not None and driver.poll() is not None:
+            out, err = driver.communicate()
+            raise AssertionError(f"the driver exited ({driver.returncode}) before {what}: {(out + err)[-3000:]}")
         time.sleep(0.2)
     raise AssertionError(f"{what} did not happen within {timeout_s}s")

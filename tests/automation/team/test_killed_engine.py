@@ -63,7 +63,7 @@ def test_a_killed_engines_lock_is_reported_stale_and_cleared_only_on_request(kin
     try:
         driver = subprocess.Popen([sys.executable, "-m", "automation", "up", "local", "--yes"], cwd=co.root, env=co.env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for("an instance launch", lambda: _instances(lambda_port, canaries["LAMBDA_API_KEY"]))
+        wait_for("an instance launch", lambda: _instances(lambda_port, canaries["LAMBDA_API_KEY"]), driver=driver)
         engine_pid = engine_of(driver.pid)
         started = tree(engine_pid)
         assert any("pulumi-language-python" in cmd for cmd in started.values()), started

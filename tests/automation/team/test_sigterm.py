@@ -41,7 +41,7 @@ def test_sigterm_stops_the_engine_and_its_plugins_and_the_next_up_converges(tmp_
     try:
         driver = subprocess.Popen([sys.executable, "-m", "automation", "up", "local", "--yes", "--json"], cwd=co.root,
                                   env=co.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for("an instance launch", launched)
+        wait_for("an instance launch", launched, driver=driver)
         started = tree(engine_of(driver.pid))
         assert any("pulumi-language-python" in cmd for cmd in started.values()), started
         driver.send_signal(signal.SIGTERM)
