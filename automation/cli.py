@@ -4,15 +4,18 @@ Outcomes are turned into output in one place (`main`): an AutomationError or
 SecretsBridgeError prints `error: <message>` on stderr and exits with its own code;
 with --json every outcome, failures included, is one JSON document on stdout
 (`{"ok": false, "exit_code", "error": {"kind", "message", "fix"}, ...}`).
-Ctrl-C exits 130 with a message naming the stage it interrupted.
+Ctrl-C exits 130 with a message naming the stage it interrupted; SIGTERM (a CI runner
+cancelling the job) stops the engine (automation/engine_cli.py) and exits 143, likewise.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,8 @@ import typer
 
 from automation import pipeline, status
 from automation.deploy import LockPolicy, parse_duration
-from automation.errors import INTERRUPTED_EXIT_CODE, AutomationError, Unhealthy
+from automation.errors import INTERRUPTED_EXIT_CODE, TERMINATED_EXIT_CODE, AutomationError, Terminated, Unhealthy
+from automation.locks import STALE_AFTER_DEFAULT, STALE_AFTER_ENV
 from automation.project import parse_stack_name, project_root
 from automation.results import Run, failure_document, success_document, to_jsonable
 from automation.sandbox import local_stack
@@ -40,7 +44,11 @@ RefreshOpt = typer.Option(False, "--refresh", help="refresh the state from the r
 DiffOpt = typer.Option(False, "--diff", help="show old and new property values, not only their names")
 ExpectOpt = typer.Option(False, "--expect-no-changes", help="fail (exit 44) when there are changes")
 LockWaitOpt = typer.Option("0", "--lock-wait", help="wait this long for a busy stack lock, e.g. 30s, 5m (default: fail at once)")
-ClearLockOpt = typer.Option(False, "--clear-stale-lock", help="remove a lock whose holder (this host, dead pid) is gone")
+ClearLockOpt = typer.Option(False, "--clear-stale-lock",
+                            help="remove the stack's lock if it is stale (holder on this host gone, or held elsewhere "
+                                 "longer than --stale-lock-after); never a live one")
+StaleAfterOpt = typer.Option(STALE_AFTER_DEFAULT, "--stale-lock-after", envvar=STALE_AFTER_ENV, metavar="DURATION",
+                             help="a lock held on another host longer than this is judged stale, e.g. 2h, 30m")
 SecretsProviderOpt = typer.Option(None, "--secrets-provider", metavar="URL",
                                   help="with --create: encrypt the new stack's secrets with awskms://, hashivault://, ... "
                                        "instead of a passphrase (docs/team.md)")
@@ -66,10 +74,12 @@ def _use_existing_local_master_key(root: Path) -> None:
 
 
 def _options(stack: str, env: str | None, as_json: bool, *, changes: bool, lock_wait: str = "0",
-             clear_stale_lock: bool = False, quiet: bool = False, **flags: Any) -> pipeline.Options:
+             clear_stale_lock: bool = False, stale_lock_after: str = STALE_AFTER_DEFAULT, quiet: bool = False,
+             **flags: Any) -> pipeline.Options:
     """Check the name, find the project; for `local`, start the sandbox only for commands that change it."""
     parse_stack_name(stack)   # a bad name or duration is a usage error before anything else happens
-    locks = LockPolicy(wait_s=parse_duration(lock_wait), clear_stale=clear_stale_lock, command=CURRENT.command)
+    locks = LockPolicy(wait_s=parse_duration(lock_wait), clear_stale=clear_stale_lock, command=CURRENT.command,
+                       stale_after_s=parse_duration(stale_lock_after, "--stale-lock-after"))
     root = project_root()
     out = sys.stderr if as_json else sys.stdout
     live_names = None
@@ -123,43 +133,49 @@ def inject(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = Env
 @app.command()
 def preview(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, create: bool = CreateOpt,
             skip_verify: bool = SkipVerifyOpt, refresh: bool = RefreshOpt, diff: bool = DiffOpt,
-            expect_no_changes: bool = ExpectOpt, lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt) -> None:
+            expect_no_changes: bool = ExpectOpt, lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt,
+            stale_lock_after: str = StaleAfterOpt) -> None:
     """Preflight, inject, then show what `up` would change, per resource and property."""
     _begin("preview", stack)
     opts = _options(stack, env, as_json, changes=True, create=create, skip_verify=skip_verify, refresh=refresh, diff=diff,
-                    expect_no_changes=expect_no_changes, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock)
+                    expect_no_changes=expect_no_changes, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock,
+                    stale_lock_after=stale_lock_after)
     _emit(as_json, success_document(pipeline.preview(opts)))
 
 
 @app.command()
 def up(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, create: bool = CreateOpt,
        yes: bool = YesOpt, skip_verify: bool = SkipVerifyOpt, refresh: bool = RefreshOpt, diff: bool = DiffOpt,
-       lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt,
+       lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt, stale_lock_after: str = StaleAfterOpt,
        secrets_provider: str | None = SecretsProviderOpt) -> None:
     """Preflight, inject, preview, confirm, deploy, health-check and write the report."""
     _begin("up", stack)
     opts = _options(stack, env, as_json, changes=True, create=create, yes=yes, skip_verify=skip_verify, refresh=refresh,
-                    diff=diff, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock, secrets_provider=secrets_provider)
+                    diff=diff, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock, secrets_provider=secrets_provider,
+                    stale_lock_after=stale_lock_after)
     _emit(as_json, success_document(pipeline.up(opts)))
 
 
 @app.command()
 def refresh(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, yes: bool = YesOpt,
             diff: bool = DiffOpt, expect_no_changes: bool = ExpectOpt, lock_wait: str = LockWaitOpt,
-            clear_stale_lock: bool = ClearLockOpt) -> None:
+            clear_stale_lock: bool = ClearLockOpt, stale_lock_after: str = StaleAfterOpt) -> None:
     """Compare the state with the real resources, show the drift, and record it after asking (or --yes)."""
     _begin("refresh", stack)
     opts = _options(stack, env, as_json, changes=True, yes=yes, diff=diff, expect_no_changes=expect_no_changes,
-                    lock_wait=lock_wait, clear_stale_lock=clear_stale_lock)
+                    lock_wait=lock_wait, clear_stale_lock=clear_stale_lock,
+                    stale_lock_after=stale_lock_after)
     _emit(as_json, success_document(pipeline.refresh(opts)))
 
 
 @app.command()
 def destroy(stack: str = StackArg, as_json: bool = JsonOpt, env: str | None = EnvOpt, yes: bool = YesOpt,
-            lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt) -> None:
+            lock_wait: str = LockWaitOpt, clear_stale_lock: bool = ClearLockOpt,
+            stale_lock_after: str = StaleAfterOpt) -> None:
     """List every resource of the stack, ask (or --yes), delete them (and, for `local`, stop the sandbox)."""
     _begin("destroy", stack)
-    opts = _options(stack, env, as_json, changes=True, yes=yes, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock)
+    opts = _options(stack, env, as_json, changes=True, yes=yes, lock_wait=lock_wait, clear_stale_lock=clear_stale_lock,
+                    stale_lock_after=stale_lock_after)
     result = pipeline.destroy(opts)
     if opts.stack == local_stack.LOCAL_STACK:
         local_stack.teardown(opts.root)
@@ -310,11 +326,37 @@ def _fail(as_json: bool, code: int, kind: str, message: str, runbook: str | None
     return code
 
 
+_SIGTERMS: list[Terminated] = []   # raised by the handler in this invocation (typer turns it into exit code 130)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _SIGTERMS.append(Terminated())
+    raise _SIGTERMS[-1]
+
+
+def _terminated_message(stage: str, stack: str) -> str:
+    if any(exc.engine_killed for exc in _SIGTERMS):
+        return (f"terminated by SIGTERM during {stage}: the engine ignored SIGTERM and was killed, so its lock stays "
+                f"behind, stale; re-run with --clear-stale-lock")
+    return "terminated by SIGTERM " + interrupted_message(stage, stack).removeprefix("interrupted ")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place that turns outcomes into `error: ...`, JSON documents and exit codes."""
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = wants_json(argv)
     CURRENT.__init__()    # type: ignore[misc]  # a fresh Run per invocation (tests call main repeatedly)
+    _SIGTERMS.clear()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="orchestra", standalone_mode=False)
@@ -327,8 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:   # usage errors: exit 2
         return _fail(as_json, exc.exit_code, "UsageError", exc.format_message())
     if code == INTERRUPTED_EXIT_CODE:
-        message = interrupted_message(CURRENT.stage, CURRENT.stack or "STACK")
+        stage, stack = CURRENT.stage, CURRENT.stack or "STACK"
+        if _SIGTERMS:
+            code, kind, message = TERMINATED_EXIT_CODE, "Terminated", _terminated_message(stage, stack)
+        else:
+            code, kind, message = code, "Interrupted", interrupted_message(stage, stack)
         print(message, file=sys.stderr)
         if as_json:
-            _emit(True, failure_document(code, "Interrupted", message, CURRENT.learned, fix="re-run the command"))
+            fix = None if _SIGTERMS else "re-run the command"   # None: the message's own tail
+            _emit(True, failure_document(code, kind, message, CURRENT.learned, fix=fix))
     return code if isinstance(code, int) else 0

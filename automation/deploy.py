@@ -15,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 
 from pulumi.automation import CommandError, ConcurrentUpdateError
 
+from automation import locks as stack_locks
 from automation.engine_cli import engine_error_line
 from automation.errors import (
     AutomationError,
@@ -27,7 +28,6 @@ from automation.errors import (
     UsageError,
 )
 from automation.events import EventView, Ticker
-from automation.locks import clear_stale, lock_message
 from automation.workspace import StackSession
 
 T = TypeVar("T")
@@ -38,24 +38,25 @@ _PAST = {"create": "created", "update": "updated", "delete": "deleted", "replace
          "import": "imported", "refresh": "refreshed"}
 
 
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
+
+
+def parse_duration(text: str, option: str = "--lock-wait") -> float:
+    """`90`, `30s`, `5m`, `1h`, `1m30s`, `2d` to seconds; anything else is a usage error naming the option."""
+    wanted = text.strip().lower()
+    parts = _DURATION_PART.findall(wanted)
+    if not parts or "".join(number + unit for number, unit in parts) != wanted:
+        raise UsageError(f"{option} {text!r} is not a duration: use e.g. 30s, 5m or 1h")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
 @dataclass(frozen=True)
 class LockPolicy:
     wait_s: float = 0.0            # --lock-wait: keep retrying a busy lock this long
     clear_stale: bool = False      # --clear-stale-lock
     command: str = "up"            # named in the stale-lock fix
-
-
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smh]?)")
-
-
-def parse_duration(text: str) -> float:
-    """`90`, `30s`, `5m`, `1h`, `1m30s` to seconds; anything else is a usage error."""
-    wanted = text.strip().lower()
-    parts = _DURATION_PART.findall(wanted)
-    if not parts or "".join(number + unit for number, unit in parts) != wanted:
-        raise UsageError(f"--lock-wait {text!r} is not a duration: use e.g. 30s, 5m or 1h")
-    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+    stale_after_s: float = parse_duration(stack_locks.STALE_AFTER_DEFAULT)   # --stale-lock-after: another host's lock
 
 
 def has_changes(changes: Mapping[str, int]) -> bool:
@@ -76,8 +77,8 @@ def change_line(changes: Mapping[str, int], *, past: bool = False) -> str:
 def _translate(err: CommandError, session: StackSession, view: EventView, kind: type[AutomationError], verb: str,
                locks: LockPolicy) -> AutomationError:
     if isinstance(err, ConcurrentUpdateError):
-        return StackLocked(lock_message(err, stack=session.name, short=session.short, project=session.project,
-                                        backend=session.backend, command=locks.command))
+        return StackLocked(stack_locks.lock_message(err, stack=session.name, backend=session.backend, command=locks.command,
+                                                    stale_after_s=locks.stale_after_s))
     reason = view.failure_summary() or engine_error_line(err)
     if "no resource plugin" in reason:
         reason += (" (install it with `pulumi plugin install resource NAME VERSION` where the network allows, "
@@ -91,25 +92,36 @@ def _guarded(session: StackSession, view: EventView, kind: type[AutomationError]
              call: Callable[[], T]) -> T:
     """Run one engine operation; a busy lock is waited for (--lock-wait) or, when stale, cleared on request."""
     deadline = time.monotonic() + locks.wait_s
-    cleared = False
+    cleared = waiting = False
     while True:
         try:
             with Ticker(view):
                 return call()
         except ConcurrentUpdateError as err:
-            if locks.clear_stale and not cleared:
-                removed = clear_stale(session.backend, session.project, session.short)
-                for lock in removed:
-                    print(f"lock: removed the stale lock of {lock.describe()} ({lock.path}): that process is gone",
+            held = stack_locks.listed_locks(err)
+            if locks.clear_stale and not cleared and stack_locks.all_stale(held, locks.stale_after_s):
+                stack_locks.clear(held, session.backend, lambda: _cancel(session))
+                for lock in held:
+                    print(f"lock: removed the stale lock of {lock.describe()} ({stack_locks.where(lock, session.backend)})",
                           file=view.out, flush=True)
                 cleared = True
-                if removed:
-                    continue
-            if time.monotonic() + LOCK_POLL_S > deadline:
-                raise _translate(err, session, view, kind, verb, locks) from None
+                continue
+            if time.monotonic() + LOCK_POLL_S > deadline or stack_locks.all_stale(held, locks.stale_after_s):
+                raise _translate(err, session, view, kind, verb, locks) from None   # a stale lock is never released
+            if not waiting and held:
+                holder = next(lock for lock in held if not lock.stale(locks.stale_after_s))
+                print(f"lock: stack {session.name} is locked by {holder.describe()}; waiting up to "
+                      f"{stack_locks.format_age(locks.wait_s)} (--lock-wait)", file=view.out, flush=True)
+            waiting = True
             time.sleep(LOCK_POLL_S)
         except CommandError as err:
             raise _translate(err, session, view, kind, verb, locks) from None
+
+
+def _cancel(session: StackSession) -> str | None:
+    """`pulumi cancel`: deletes the stack's lock objects (only called when every one of them is stale)."""
+    proc = session.cli(["cancel", "--yes"])
+    return engine_error_line(proc.stderr) if proc.code else None
 
 
 def _summary(result: Any) -> dict[str, int]:

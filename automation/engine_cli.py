@@ -23,8 +23,11 @@ from pulumi.automation.errors import create_command_error
 from semver import VersionInfo
 
 from automation import proctree
+from automation.errors import Terminated
 
 OnOutput = Callable[[str], None]
+CANCEL_GRACE_S = 5.0    # after the first SIGTERM the engine cancels: finishes in-flight operations if they are quick
+STOP_GRACE_S = 10.0     # after the second it terminates: stops its plugins, writes its checkpoint, releases the lock
 
 
 class EngineCommand(PulumiCommand):
@@ -34,6 +37,8 @@ class EngineCommand(PulumiCommand):
     the engine abandon in-flight operations. Here only the driver gets it and
     forwards one SIGINT: the engine finishes what it started, writes its
     checkpoint, releases the lock, and the driver then re-raises KeyboardInterrupt.
+    SIGTERM to the driver (a CI runner cancelling the job) cannot wait that long:
+    see `_stop_engine`.
     """
 
     def __init__(self, pulumi: Path, version: str) -> None:  # no `pulumi version` probe: the engine is known
@@ -63,24 +68,52 @@ class EngineCommand(PulumiCommand):
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.write(stdin)
             proc.stdin.close()
-        interrupted = False
+        stopped: KeyboardInterrupt | None = None
         while True:
             try:
                 proc.wait()
                 break
-            except KeyboardInterrupt:
-                interrupted = True
+            except Terminated as exc:
+                exc.engine_killed = _stop_engine(proc, cancelling=stopped is not None)
+                stopped = exc
+                break
+            except KeyboardInterrupt as exc:
+                stopped = stopped or exc
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGINT)
         proctree.finish(proc, known)
         for thread in pumps:
             thread.join()
-        if interrupted:
-            raise KeyboardInterrupt
+        if stopped is not None:
+            raise stopped
         result = CommandResult(stdout="\n".join(chunks["out"]), stderr="\n".join(chunks["err"]), code=proc.returncode)
         if check and proc.returncode != 0:
             raise create_command_error(result)
         return result
+
+
+def _stop_engine(proc: subprocess.Popen, *, cancelling: bool) -> bool:
+    """Stop the engine soon: it cancels (first SIGTERM), then terminates (second), else is killed; True if killed.
+
+    The engine treats SIGTERM as Ctrl-C: the first cancels the update gracefully, the
+    second terminates it, still writing the checkpoint and releasing the lock. Only an
+    engine that ignores both is killed (its plugins then die with it in `proctree.finish`,
+    its lock stays behind, stale, for the next run to report). A further SIGTERM to the
+    driver skips the wait in progress.
+    """
+    steps = [CANCEL_GRACE_S, STOP_GRACE_S][1 if cancelling else 0:]
+    for grace in steps:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+            return False
+        except (subprocess.TimeoutExpired, Terminated):
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return True
 
 
 def _pump(stream: IO[str], sink: list[str], callback: OnOutput | None) -> None:
@@ -97,10 +130,3 @@ def engine_error_line(err: CommandError | str) -> str:
     lines = [ln.strip() for ln in text.splitlines()]
     errors = [ln.removeprefix("error:").strip() for ln in lines if ln.startswith("error:")]
     return errors[-1] if errors else next((ln for ln in reversed(lines) if ln), "no output")
-
-
-def lock_holder(err: CommandError | str) -> str:
-    """`someone@host (pid N) at TIME` from the engine's lock-conflict message."""
-    text = err if isinstance(err, str) else str(err)
-    line = next((ln.strip() for ln in text.splitlines() if "created by" in ln), "")
-    return line.split("created by", 1)[1].strip() if line else "another update"

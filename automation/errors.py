@@ -20,7 +20,8 @@
     ├── BackupFailed        (45)   the state could not be exported, so the change was not started
     ├── RestoreFailed       (46)   no such backup, or the engine refused to import it
     └── RotationFailed      (47)   the new key was rejected, or its deploy failed and the old key is back
-Ctrl-C exits 130; the message names the stage it interrupted.
+Ctrl-C exits 130; the message names the stage it interrupted. SIGTERM (a CI runner cancelling the job)
+raises `Terminated`, which stops the engine and exits 143.
 secrets_bridge errors (exit codes 3-12) pass through unchanged.
 """
 
@@ -108,3 +109,11 @@ class RotationFailed(AutomationError):
 
 
 INTERRUPTED_EXIT_CODE = 130
+TERMINATED_EXIT_CODE = 143     # 128 + SIGTERM, as a shell reports a process SIGTERM ended
+
+
+class Terminated(KeyboardInterrupt):
+    """The driver received SIGTERM: raised in the main thread by the handler `main` installs, so every
+    clean-up an interrupt runs also runs for it; the engine is stopped first (automation/engine_cli.py)."""
+
+    engine_killed = False      # the engine ignored SIGTERM twice and was killed: its lock is left behind

@@ -1,45 +1,42 @@
-"""Stack locks: who holds one, whether that holder still runs, waiting for it, clearing a stale one.
+"""Stack locks on every self-managed backend (file, PostgreSQL, S3, ...): who holds one, for how long, whether it is stale.
 
-A self-managed file backend keeps one JSON file per lock under
-<state>/.pulumi/locks/organization/<project>/<stack>/, naming the holder's pid,
-user and host. A lock whose host is this one and whose pid no longer runs is
-stale (an engine killed with SIGKILL, a machine that lost power): nothing will
-ever release it, so the message says so and names the exact command that clears it.
+Pulumi's DIY lock is one object per update under .pulumi/locks/<org>/<project>/<stack>/.
+When an update finds another lock there, the engine's error lists every one of them:
+
+    <backend URL>/.pulumi/locks/organization/orchestra/prod/<uuid>.json: created by USER@HOST (pid N) at RFC3339
+
+That listing is read here the same way for every backend (the URL, which may carry a
+database password, is never shown: only the key under .pulumi/locks/). A lock is stale when
+nothing will ever release it: its holder ran on this host and its pid no longer runs, or it
+ran on another host (whose processes this machine cannot see) and is older than the
+threshold (`STALE_AFTER_DEFAULT`, `--stale-lock-after` or ORCHESTRA_STALE_LOCK_AFTER).
+
+A stale lock is cleared only on request (--clear-stale-lock) and only when every lock of
+the stack is stale, so a live one is never touched: on a file backend its file is deleted;
+elsewhere `pulumi cancel`, which (engine 3.274.1, CancelCurrentUpdate) deletes the stack's
+lock objects and nothing else. It deletes all of them, which is why it runs only when the
+listing just taken holds stale locks alone.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pulumi.automation import CommandError
 
-from automation.engine_cli import lock_holder
-from automation.project import DIY_ORGANIZATION
+from automation.errors import StackLocked
 
-
-@dataclass(frozen=True)
-class LockFile:
-    path: Path
-    pid: int | None
-    user: str
-    host: str
-    since: str
-
-    @property
-    def here(self) -> bool:
-        return self.host == socket.gethostname()
-
-    @property
-    def stale(self) -> bool:
-        """Held by a process of this host that is gone."""
-        return self.here and self.pid is not None and not _alive(self.pid)
-
-    def describe(self) -> str:
-        return f"{self.user}@{self.host} (pid {self.pid}) since {self.since}"
+STALE_AFTER_DEFAULT = "2h"
+STALE_AFTER_ENV = "ORCHESTRA_STALE_LOCK_AFTER"
+_LOCKS_DIR = ".pulumi/locks/"
+_LISTED = re.compile(r"^\s*(?P<url>\S+): created by (?P<user>.*)@(?P<host>[^@\s]*) \(pid (?P<pid>-?\d+)\) "
+                     r"at (?P<at>\S+)\s*$")
 
 
 def _alive(pid: int) -> bool:
@@ -52,51 +49,116 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def lock_dir(backend: str) -> Path | None:
-    """Where a file backend keeps its lock files (None for other backends)."""
-    if not backend.startswith("file://"):
+def _created(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
         return None
-    return Path(backend.removeprefix("file://")) / ".pulumi" / "locks"
 
 
-def lock_files(backend: str, project: str, stack: str) -> list[LockFile]:
-    base = lock_dir(backend)
-    if base is None:
-        return []
+def format_age(seconds: float) -> str:
+    """`45s`, `3m12s`, `2h5m`, `3d4h`: how long a lock has been held."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes}m"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+@dataclass(frozen=True)
+class Lock:
+    key: str                     # .pulumi/locks/<org>/<project>/<stack>/<uuid>.json, the same on every backend
+    user: str
+    host: str
+    pid: int
+    created: datetime | None
+
+    @property
+    def here(self) -> bool:
+        return self.host == socket.gethostname()
+
+    def age_s(self, now: datetime | None = None) -> float | None:
+        if self.created is None:
+            return None
+        return max(0.0, ((now or datetime.now(UTC)) - self.created).total_seconds())
+
+    def stale(self, stale_after_s: float, now: datetime | None = None) -> bool:
+        """Nothing will release it: a dead pid of this host, or (another host) held longer than the threshold."""
+        if self.here:
+            return not _alive(self.pid)
+        age = self.age_s(now)
+        return age is not None and age > stale_after_s
+
+    def describe(self, now: datetime | None = None) -> str:
+        age = self.age_s(now)
+        held = f"for {format_age(age)}" if age is not None else "since an unknown time"
+        return f"{self.user}@{self.host} (pid {self.pid}) {held}"
+
+
+def listed_locks(err: CommandError | str) -> list[Lock]:
+    """Every lock the engine's lock-conflict message lists, on any DIY backend."""
     found = []
-    for path in sorted((base / DIY_ORGANIZATION / project / stack).glob("*.json")):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
+    for line in (err if isinstance(err, str) else str(err)).splitlines():
+        match = _LISTED.match(line)
+        if match is None or _LOCKS_DIR not in match["url"]:
             continue
-        pid = data.get("pid")
-        found.append(LockFile(path=path, pid=pid if isinstance(pid, int) else None, user=str(data.get("username", "?")),
-                              host=str(data.get("hostname", "?")), since=str(data.get("timestamp", "?"))))
+        key = _LOCKS_DIR + match["url"].split(_LOCKS_DIR, 1)[1].split("?", 1)[0]
+        found.append(Lock(key=key, user=match["user"], host=match["host"], pid=int(match["pid"]),
+                          created=_created(match["at"])))
     return found
 
 
-def clear_stale(backend: str, project: str, stack: str) -> list[LockFile]:
-    """Remove the stale locks of the stack (never a live one); returns what was removed."""
-    removed = []
-    for lock in lock_files(backend, project, stack):
-        if lock.stale:
-            lock.path.unlink(missing_ok=True)
-            removed.append(lock)
-    return removed
+def file_backend_dir(backend: str) -> Path | None:
+    """The state directory of a file backend (None for every other backend)."""
+    return Path(backend.removeprefix("file://")) if backend.startswith("file://") else None
 
 
-def lock_message(err: CommandError | str, *, stack: str, short: str, project: str, backend: str, command: str) -> str:
-    """What holds the stack and the one thing to do about it."""
-    locks = lock_files(backend, project, short)
-    stale = [lock for lock in locks if lock.stale]
-    if stale:
-        return (f"stack {stack} is locked by {stale[0].describe()}, a process that no longer runs on this host: "
-                f"the lock is stale; clear it with `python -m automation {command} {stack} --clear-stale-lock`")
-    if locks:
+def where(lock: Lock, backend: str) -> str:
+    """The lock's file on a file backend, else its key in the backend (never the URL, which may hold credentials)."""
+    base = file_backend_dir(backend)
+    return str(base / lock.key) if base is not None else lock.key
+
+
+def all_stale(locks: Sequence[Lock], stale_after_s: float) -> bool:
+    return bool(locks) and all(lock.stale(stale_after_s) for lock in locks)
+
+
+def clear(locks: Sequence[Lock], backend: str, cancel: Callable[[], str | None]) -> None:
+    """Remove these locks, every one of which the caller judged stale; `cancel` runs `pulumi cancel`, returns its error."""
+    base = file_backend_dir(backend)
+    if base is not None:
+        for lock in locks:
+            (base / lock.key).unlink(missing_ok=True)
+        return
+    problem = cancel()
+    if problem:
+        raise StackLocked(f"clearing the stale lock of {locks[0].describe()} failed: {problem}")
+
+
+def _why_stale(lock: Lock, stale_after_s: float) -> str:
+    if lock.here:
+        return "a process that no longer runs on this host"
+    return (f"on host {lock.host}, held longer than {format_age(stale_after_s)}, after which a lock is judged stale "
+            f"(--stale-lock-after)")
+
+
+def lock_message(err: CommandError | str, *, stack: str, backend: str, command: str, stale_after_s: float) -> str:
+    """What holds the stack, for how long, and the one thing to do about it."""
+    locks = listed_locks(err)
+    live = [lock for lock in locks if not lock.stale(stale_after_s)]
+    if locks and not live:
         lock = locks[0]
-        where = "still running on this host" if lock.here else f"on host {lock.host}, which this machine cannot check"
-        return (f"stack {stack} is locked by {lock.describe()}, {where}: wait for it (`--lock-wait 10m` waits here), "
-                f"or if that process is gone delete {lock.path}")
-    fix = (f"if that process is gone run `pulumi cancel --stack {stack}`" if lock_dir(backend) is None
-           else f"if that process is gone delete its lock file under {lock_dir(backend)}")
-    return f"stack {stack} is locked by {lock_holder(err)}: wait for it (`--lock-wait 10m` waits here), or {fix}"
+        return (f"stack {stack} is locked by {lock.describe()}, {_why_stale(lock, stale_after_s)}: the lock is stale; "
+                f"clear it with `python -m automation {command} {stack} --clear-stale-lock`")
+    if live:
+        lock = live[0]
+        at = ("still running on this host" if lock.here else
+              f"on host {lock.host}, which this machine cannot check (judged stale after {format_age(stale_after_s)})")
+        return f"stack {stack} is locked by {lock.describe()}, {at}: wait for it (`--lock-wait 10m` waits here)"
+    holder = "another update"   # e.g. Pulumi Cloud, which locks server-side and lists no lock objects
+    return (f"stack {stack} is locked by {holder}: wait for it (`--lock-wait 10m` waits here), "
+            f"or if that update is gone run `pulumi cancel --stack {stack}`")

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from pulumi.automation import CommandError
 
-from automation.engine_cli import EngineCommand, engine_error_line, lock_holder
+from automation import engine_cli
+from automation.engine_cli import EngineCommand, engine_error_line
 
 
 def test_engine_error_line_keeps_the_error_not_the_dump():
     text = "code: 255\n stdout: Updating\n stderr: warning: x\nerror: no stack named 'dev' found\n"
     assert engine_error_line(text) == "no stack named 'dev' found"
-
-
-def test_lock_holder_is_read_from_the_conflict_message():
-    text = ("error: the stack is currently locked by 1 lock(s).\n"
-            "  file:///s/.pulumi/locks/organization/orchestra/local/x.json: created by ann@box (pid 77) at 2026-01-01\n")
-    assert lock_holder(text) == "ann@box (pid 77) at 2026-01-01"
-    assert lock_holder("error: something else") == "another update"
 
 
 def _fake_engine(tmp_path: Path) -> EngineCommand:
@@ -46,3 +42,33 @@ def test_a_failed_call_raises_the_sdk_error_unless_told_not_to(tmp_path):
     with pytest.raises(CommandError):
         command.run(["fail"], str(tmp_path), {})
     assert len(command.calls) == 2
+
+
+def _engine_answering_sigterm(tmp_path: Path, exits_at: int | None) -> subprocess.Popen:
+    """A stand-in engine that counts SIGTERMs and exits at the `exits_at`-th (never, if None)."""
+    script = tmp_path / "engine.py"
+    script.write_text("import signal, sys, time\nseen = []\n"
+                      f"def on_term(*_):\n    seen.append(1)\n    if len(seen) == {exits_at!r}:\n        sys.exit(0)\n"
+                      "signal.signal(signal.SIGTERM, on_term)\nprint('ready', flush=True)\n"
+                      "while True:\n    time.sleep(0.05)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, process_group=0)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    return proc
+
+
+@pytest.mark.parametrize(("exits_at", "killed"), [(1, False), (2, False), (None, True)])
+def test_sigterm_stops_the_engine_by_cancel_then_terminate_and_kills_only_one_that_ignores_both(
+        tmp_path, monkeypatch, exits_at, killed):
+    monkeypatch.setattr(engine_cli, "CANCEL_GRACE_S", 0.5)
+    monkeypatch.setattr(engine_cli, "STOP_GRACE_S", 0.5)
+    proc = _engine_answering_sigterm(tmp_path, exits_at)
+    assert engine_cli._stop_engine(proc, cancelling=False) is killed
+    assert proc.returncode == (-signal.SIGKILL if killed else 0)
+
+
+def test_an_engine_already_cancelling_gets_one_sigterm_to_terminate(tmp_path, monkeypatch):
+    """Ctrl-C (forwarded as SIGINT) already started the cancel: SIGTERM's one signal is the terminate, then kill."""
+    monkeypatch.setattr(engine_cli, "CANCEL_GRACE_S", 0.5)
+    monkeypatch.setattr(engine_cli, "STOP_GRACE_S", 0.5)
+    proc = _engine_answering_sigterm(tmp_path, 2)     # would exit at a second SIGTERM, which never comes
+    assert engine_cli._stop_engine(proc, cancelling=True) is True and proc.returncode == -signal.SIGKILL

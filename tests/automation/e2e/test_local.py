@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -97,19 +98,25 @@ def test_up_refresh_recreates_an_instance_terminated_behind_pulumis_back(project
     assert [i["id"] for i in running] == [result["outputs"]["instance_id"]] and running[0]["id"] != gone
 
 
-def test_locked_stack_says_what_holds_it(project):
+def test_locked_stack_says_what_holds_it_for_how_long_and_judges_another_hosts_lock_by_age(project):
     locks = project.root / ".pulumi-state" / ".pulumi" / "locks" / "organization" / "orchestra" / "local"
     locks.mkdir(parents=True, exist_ok=True)
     lock = locks / "00000000-0000-0000-0000-000000000000.json"
-    lock.write_text(json.dumps({"pid": 4242, "username": "someone", "hostname": "elsewhere",
-                                "timestamp": "2026-01-01T00:00:00Z"}))
+    results = []
     try:
-        proc = project.run("up", "local", "--yes")
+        for held in (timedelta(minutes=5), timedelta(days=30)):
+            since = (datetime.now(UTC) - held).strftime("%Y-%m-%dT%H:%M:%SZ")
+            lock.write_text(json.dumps({"pid": 4242, "username": "someone", "hostname": "elsewhere", "timestamp": since}))
+            results.append(project.run("up", "local", "--yes"))
     finally:
         lock.unlink()
-    assert proc.returncode == 34, proc.stderr
-    assert "locked" in proc.stderr and str(project.root / ".pulumi-state" / ".pulumi" / "locks") in proc.stderr
-    assert "someone@elsewhere (pid 4242)" in proc.stderr and "stale" not in proc.stderr   # another host: not judged
+    recent, old = results
+    assert recent.returncode == 34, recent.stderr
+    assert "someone@elsewhere (pid 4242) for 5m" in recent.stderr and "on host elsewhere, which this machine cannot check" in recent.stderr
+    assert "stale" not in recent.stderr.replace("judged stale after", "")     # another host, recent: not judged stale
+    assert old.returncode == 34, old.stderr
+    assert "someone@elsewhere (pid 4242) for 30d0h, on host elsewhere, held longer than 2h0m" in old.stderr
+    assert "the lock is stale; clear it with `python -m automation up local --clear-stale-lock`" in old.stderr
 
 
 def test_ctrl_c_mid_up_stops_cleanly_and_a_rerun_converges(project):
