@@ -97,20 +97,27 @@ def prune(root: Path, stack: str, keep: int) -> list[Path]:
     return removed
 
 
-def take(session: Any, operation: str, *, now: datetime | None = None) -> Backup:
-    """Export the stack's state before `operation`; prune to the retention. Raises BackupFailed."""
-    keep = keep_count()
+def export(session: Any, operation: str) -> str:
+    """The engine's export of the stack's state. Raises BackupFailed: nothing is changed without one."""
     proc = session.cli(["stack", "export"])
     if proc.code != 0:
         from automation.engine_cli import engine_error_line
 
         raise BackupFailed(f"{operation} of stack {session.name} not started: `pulumi stack export` failed "
                            f"({engine_error_line(proc.stderr)}); fix that first, a backup is taken before every change")
+    return str(proc.stdout)
+
+
+def take(session: Any, operation: str, *, now: datetime | None = None, exported: str | None = None) -> Backup:
+    """Export the stack's state before `operation` (or keep `exported`, an export this command took
+    since the state last changed); prune to the retention. Raises BackupFailed."""
+    keep = keep_count()
+    text = export(session, operation) if exported is None else exported
     stamp = (now or datetime.now(UTC)).strftime(_STAMP)
     name = _file_name(session.name)
     directory = backup_root(session.root) / name
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = write_private(directory / f"{name}-{stamp}-{operation}.json", proc.stdout, overwrite=False)
+    path = write_private(directory / f"{name}-{stamp}-{operation}.json", text, overwrite=False)
     prune(session.root, session.name, keep)
     backup = _parse(path)
     assert backup is not None   # the name was made by the pattern above

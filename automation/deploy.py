@@ -116,11 +116,11 @@ def _summary(result: Any) -> dict[str, int]:
     return {op.value if hasattr(op, "value") else str(op): n for op, n in (result.change_summary or {}).items()}
 
 
-def _backup(session: StackSession, view: EventView, operation: str) -> None:
+def _backup(session: StackSession, view: EventView, operation: str, exported: str | None = None) -> None:
     """The state as it was, exported before the engine changes it (automation/backups.py)."""
     from automation import backups
 
-    taken = backups.take(session, operation)
+    taken = backups.take(session, operation, exported=exported)
     view._emit(f"backup: {taken.path} ({taken.resources} resources)")
 
 
@@ -132,9 +132,11 @@ def preview(session: StackSession, view: EventView, locks: LockPolicy, *, refres
     return _summary(result)
 
 
-def up(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bool = False) -> Any:
-    """Apply; returns the stack outputs (secret ones stay in memory, the pipeline masks them)."""
-    _backup(session, view, "up")
+def up(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bool = False,
+       exported: str | None = None) -> Any:
+    """Apply; returns the stack outputs (secret ones stay in memory, the pipeline masks them).
+    `exported`: the state as this command exported it before preview (preview does not change it)."""
+    _backup(session, view, "up", exported)
     session.applied = True
     result = _guarded(session, view, UpFailed, "up", locks,
                       lambda: session.stack.up(on_event=view, show_secrets=False, color="never", refresh=refresh or None))

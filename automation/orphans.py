@@ -55,16 +55,46 @@ def resolve_pending(cli: Cli, plans: Sequence[PendingCreate]) -> None:
             raise RefreshFailed(f"clearing the interrupted creates failed: {engine_error_line(proc.stderr)}")
 
 
+def plan_and_clear(cli: Cli, client: LambdaClient, deployment: Mapping[str, Any]) -> list[PendingCreate]:
+    """Look up the state's pending creates by launch token and clear them (one refresh, only when any)."""
+    plans = plan_pending_creates(client, deployment.get("pending_operations") or [], tracked_instances(deployment))
+    resolve_pending(cli, plans)
+    return plans
+
+
 def reconcile(cli: Cli, client: LambdaClient, *, stack: str) -> tuple[list[PendingCreate], list[Orphan]]:
     """Resolve pending creates, then list orphans, against one stack's state."""
     deployment = _deployment(cli)
-    plans = plan_pending_creates(client, deployment.get("pending_operations") or [], tracked_instances(deployment))
+    plans = plan_and_clear(cli, client, deployment)
     if plans:
-        resolve_pending(cli, plans)
         deployment = _deployment(cli)
     adopting = [p.instance_id for p in plans if p.action == "adopt" and p.instance_id]
     tracked = [*tracked_instances(deployment), *adopting]
     return plans, find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked)
+
+
+def resolve_before_up(session: Any, exported: str, key: str | None, url: str | None) -> list[PendingCreate]:
+    """`up`'s step: the pending creates in `exported` (the export up backs up anyway, so a run with
+    none costs no engine call) resolved, after a backup of the state that still holds them."""
+    from automation import backups
+
+    deployment = dict(json.loads(exported).get("deployment") or {})
+    if not deployment.get("pending_operations") or not key:
+        return []                          # without the key nothing can be looked up: the engine's warning stays
+    with LambdaClient(key, url or DEFAULT_API_URL) as client:
+        plans = plan_pending_creates(client, deployment["pending_operations"], tracked_instances(deployment))
+        if plans:
+            backups.take(session, "reconcile", exported=exported)
+            resolve_pending(session.cli, plans)
+    return plans
+
+
+def up_line(plan: PendingCreate) -> str:
+    """What `up` did with one interrupted create."""
+    name = plan.urn.rsplit("::", 1)[-1]
+    if plan.action == "adopt":
+        return f"{name}: interrupted create cleared; the instance {plan.instance_id} it launched is adopted by this up"
+    return f"{name}: interrupted create cleared; {plan.reason}"
 
 
 def _deployment(cli: Cli) -> dict[str, Any]:

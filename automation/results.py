@@ -18,6 +18,7 @@ from automation.events import ResourceChange
 from automation.health import HealthReport
 from automation.inject import InjectResult
 from automation.preflight import PreflightResult
+from infra.lambda_cloud.reconcile import PendingCreate
 from secrets_bridge.masking import mask
 
 
@@ -53,6 +54,7 @@ class DeployResult:
     outputs: dict[str, Any] = field(default_factory=dict)   # secret outputs masked
     health: HealthReport | None = None
     report: tuple[str, str] | None = None
+    resolved: tuple[PendingCreate, ...] = ()                # interrupted creates this up cleared or adopted
 
 
 def to_jsonable(value: Any) -> Any:
