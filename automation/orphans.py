@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.engine_cli import engine_error_line
 from automation.errors import ConfigInvalid, RefreshFailed
-from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient
+from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, LambdaError
 from infra.lambda_cloud.reconcile import Orphan, PendingCreate, find_orphans, plan_pending_creates
 from secrets_bridge.tables import render_table
 
@@ -95,6 +95,25 @@ def up_line(plan: PendingCreate) -> str:
     if plan.action == "adopt":
         return f"{name}: interrupted create cleared; the instance {plan.instance_id} it launched is adopted by this up"
     return f"{name}: interrupted create cleared; {plan.reason}"
+
+
+def check_lines(cli: Cli, key: str, url: str | None, stack: str) -> list[str]:
+    """`check`'s read-only view: one `stack export` and one instance listing; nothing is cleared."""
+    try:
+        deployment = _deployment(cli)
+        with LambdaClient(key, url or DEFAULT_API_URL) as client:
+            found = find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked_instances(deployment))
+    except (LambdaError, RefreshFailed) as exc:
+        return [f"orphans: not checked ({str(exc).splitlines()[0][:200]})"]
+    lines = [f"orphan {o.id}: {o.instance_type} in {o.region}, "
+             f"{'age unknown' if o.age_s is None else f'{o.age_s / 3600:.1f} h old'}, "
+             f"{'cost unknown' if o.cost_usd is None else f'${o.cost_usd:.2f} so far'}, billed and not in the state: "
+             f"`python -m automation orphans {stack} --terminate`" for o in found]
+    pending = sum(1 for op in deployment.get("pending_operations") or [] if op.get("type") == "creating")
+    if pending:
+        lines.append(f"{pending} interrupted create(s) pending in the state (an instance above may be one's): "
+                     f"`python -m automation up {stack}` adopts or clears them")
+    return lines or [f"orphans: none running for stack {stack}"]
 
 
 def _deployment(cli: Cli) -> dict[str, Any]:

@@ -78,6 +78,13 @@ def test_up_after_a_killed_up_adopts_the_launched_instance_and_names_what_it_res
         pending = state().get("pending_operations") or []
         assert [p["type"] for p in pending] == ["creating"], pending
 
+        check = co.run("check", "local")   # read-only: it shows the untracked instance and clears nothing
+        assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+        assert (f"orphan {launched['id']}: gpu_1x_a10 in us-east-1" in check.stdout
+                and "`python -m automation orphans local --terminate`" in check.stdout
+                and "1 interrupted create(s) pending" in check.stdout), check.stdout
+        assert [p["type"] for p in state().get("pending_operations") or []] == ["creating"]
+
         cancel = co.command("pulumi", "--non-interactive", "cancel", "--yes", "--stack", "local", extra_env=backend)
         assert cancel.returncode == 0, cancel.stderr   # a killed engine leaves its lock
         rerun = co.run("up", "local", "--yes")
