@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.engine_cli import engine_error_line
 from automation.errors import ConfigInvalid, RefreshFailed
-from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, LambdaError
+from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, LambdaError, RetryPolicy
 from infra.lambda_cloud.reconcile import Orphan, PendingCreate, find_orphans, plan_pending_creates
 from secrets_bridge.tables import render_table
 
@@ -101,7 +101,8 @@ def check_lines(cli: Cli, key: str, url: str | None, stack: str) -> list[str]:
     """`check`'s read-only view: one `stack export` and one instance listing; nothing is cleared."""
     try:
         deployment = _deployment(cli)
-        with LambdaClient(key, url or DEFAULT_API_URL) as client:
+        # One attempt: check reports, it does not wait out an API that is down.
+        with LambdaClient(key, url or DEFAULT_API_URL, timeout=10.0, retry=RetryPolicy(max_attempts=1)) as client:
             found = find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked_instances(deployment))
     except (LambdaError, RefreshFailed) as exc:
         return [f"orphans: not checked ({str(exc).splitlines()[0][:200]})"]
