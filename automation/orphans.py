@@ -81,11 +81,16 @@ def resolve_before_up(session: Any, exported: str, key: str | None, url: str | N
     deployment = dict(json.loads(exported).get("deployment") or {})
     if not deployment.get("pending_operations") or not key:
         return []                          # without the key nothing can be looked up: the engine's warning stays
-    with LambdaClient(key, url or DEFAULT_API_URL) as client:
-        plans = plan_pending_creates(client, deployment["pending_operations"], tracked_instances(deployment))
-        if plans:
-            backups.take(session, "reconcile", exported=exported)
-            resolve_pending(session.cli, plans)
+    try:
+        with LambdaClient(key, url or DEFAULT_API_URL) as client:
+            plans = plan_pending_creates(client, deployment["pending_operations"], tracked_instances(deployment))
+    except LambdaError as exc:
+        raise RefreshFailed(f"looking up the creates an interrupted run left pending failed "
+                            f"({str(exc).splitlines()[0][:200]}), nothing was changed: run `up` again when the "
+                            "Lambda API answers") from None
+    if plans:
+        backups.take(session, "reconcile", exported=exported)
+        resolve_pending(session.cli, plans)
     return plans
 
 
