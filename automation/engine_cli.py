@@ -25,10 +25,6 @@ from semver import VersionInfo
 from automation import proctree
 
 OnOutput = Callable[[str], None]
-# Engine processes started and not yet reaped, across threads (the config is read while `stack ls`
-# runs): a command's clean-up of the orphans it left must not take another thread's engine for one.
-_RUNNING: set[int] = set()
-_RUNNING_LOCK = threading.Lock()
 
 
 class EngineCommand(PulumiCommand):
@@ -54,13 +50,10 @@ class EngineCommand(PulumiCommand):
         self.calls.append(list(args))
         env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
         env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env.get("PATH", "")])
-        proctree.become_subreaper()   # an engine that dies leaves its plugins to us, to stop (automation/proctree.py)
-        known = proctree.children()
-        with _RUNNING_LOCK:   # registered before another thread can take its snapshot
-            proc = subprocess.Popen([self.command, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                    encoding="utf-8", process_group=0)
-            _RUNNING.add(proc.pid)
+        # An engine that dies leaves its plugins to us, to stop (automation/proctree.py).
+        proc, known = proctree.start(lambda: subprocess.Popen(
+            [self.command, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, encoding="utf-8", process_group=0))
         chunks: dict[str, list[str]] = {"out": [], "err": []}
         pumps = [threading.Thread(target=_pump, args=(proc.stdout, chunks["out"], on_output), daemon=True),
                  threading.Thread(target=_pump, args=(proc.stderr, chunks["err"], on_error), daemon=True)]
@@ -79,10 +72,7 @@ class EngineCommand(PulumiCommand):
                 interrupted = True
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGINT)
-        with _RUNNING_LOCK:
-            _RUNNING.discard(proc.pid)
-            concurrent = set(_RUNNING)
-        proctree.stop_orphans(known | {proc.pid} | concurrent)
+        proctree.finish(proc, known)
         for thread in pumps:
             thread.join()
         if interrupted:

@@ -5,7 +5,8 @@ The engine starts the language host and each provider in a process group of its 
 not reach them either, and an engine that dies (kill -9, OOM) leaves them running.
 The driver therefore makes itself a child subreaper (Linux): the orphans of an engine
 that died become the driver's children, which it then stops, tree and all, and reaps.
-Elsewhere the subreaper call is unavailable and this does nothing.
+Elsewhere the subreaper call is unavailable and this does nothing. Engines may run side by
+side (threads): each is registered while it runs, so one engine's exit never stops another.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import contextlib
 import ctypes
 import os
 import signal
+import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
 _subreaper: bool | None = None
+_lock = threading.Lock()
+_engines: set[int] = set()   # engine processes running now, started through `start`
 
 
 def become_subreaper() -> bool:
@@ -69,3 +75,20 @@ def stop_orphans(known: set[int]) -> set[int]:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
     return doomed
+
+
+def start(popen: Callable[[], subprocess.Popen]) -> tuple[subprocess.Popen, set[int]]:
+    """Start an engine process and register it; returns it with the children that existed before it."""
+    become_subreaper()
+    with _lock:
+        known = children()
+        proc = popen()
+        _engines.add(proc.pid)
+    return proc, known
+
+
+def finish(proc: subprocess.Popen, known: set[int]) -> set[int]:
+    """After the engine exited: stop what it left behind, never another running engine or an earlier child."""
+    with _lock:
+        _engines.discard(proc.pid)
+        return stop_orphans(known | _engines | {proc.pid})

@@ -33,7 +33,7 @@ _RULES: tuple[tuple[str | None, re.Pattern[str], str], ...] = (
     ("RestoreFailed", re.compile(r""), RESTORE),
     ("StackNotFound", re.compile(r"stacks: none yet"), RESTORE),
     (None, re.compile(r"pending operation", re.I), PENDING_OPERATION),
-    (None, re.compile(r"incorrect passphrase|passphrase must be set|failed to decrypt", re.I), INCORRECT_PASSPHRASE),
+    (None, re.compile(r"incorrect passphrase|passphrase must be set|failed to decrypt|passphrase does not open", re.I), INCORRECT_PASSPHRASE),
     (None, re.compile(r"insufficient-capacity|no capacity|not enough capacity", re.I), NO_CAPACITY),
     (None, re.compile(r"rate.?limit|too-many-requests|too many requests|\b429\b", re.I), RATE_LIMITED),
     (None, re.compile(r"orphan|NOT in Pulumi state", re.I), ORPHANED_INSTANCE),

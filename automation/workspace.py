@@ -92,7 +92,8 @@ def locate_with_config(root: Path, stack: str, store_env: str, environ: Mapping[
     When reading the config cannot prompt for a master key, it is read while the backend
     lists its stacks (one engine call's time saved on every command); its outcome, an error
     included, counts only once the stack is known to exist, so an unknown stack is still
-    named before anything about keys.
+    named before anything about keys. `secrets_provider` (--secrets-provider) is the provider
+    a stack created by this run gets.
     """
     return _locate(root, stack, environ, store_env, secrets_provider)
 

@@ -56,7 +56,7 @@ def test_rate_limited(messages_project):
 
 
 def test_incorrect_passphrase(messages_project):
-    printed("incorrect-passphrase", _failing(messages_project, 35, "up", "local", "--yes",
+    printed("incorrect-passphrase", _failing(messages_project, 32, "up", "local", "--yes",
                                              extra_env={"PULUMI_CONFIG_PASSPHRASE": "not-the-passphrase"}))
 
 
