@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from automation.errors import BackupFailed, ConfigInvalid, Declined, RestoreFailed
+from automation.errors import BackupFailed, Declined, RestoreFailed
+from automation.retention import keep_count
 from secrets_bridge.files import write_private
 
 DIR_ENV = "ORCHESTRA_BACKUP_DIR"
@@ -51,17 +52,6 @@ def _file_name(stack: str) -> str:
 def backup_root(root: Path) -> Path:
     configured = os.environ.get(DIR_ENV)
     return Path(configured).expanduser() if configured else root / ".orchestra" / "backups"
-
-
-def keep_count() -> int:
-    raw = os.environ.get(KEEP_ENV, str(DEFAULT_KEEP))
-    try:
-        keep = int(raw)
-    except ValueError:
-        keep = 0
-    if keep < 1:
-        raise ConfigInvalid(f"{KEEP_ENV}={raw!r} must be a whole number of backups to keep, at least 1 (default {DEFAULT_KEEP})")
-    return keep
 
 
 def _resources(text: str) -> int:
@@ -111,7 +101,7 @@ def export(session: Any, operation: str) -> str:
 def take(session: Any, operation: str, *, now: datetime | None = None, exported: str | None = None) -> Backup:
     """Export the stack's state before `operation` (or keep `exported`, an export this command took
     since the state last changed); prune to the retention. Raises BackupFailed."""
-    keep = keep_count()
+    keep = keep_count(KEEP_ENV, DEFAULT_KEEP, "backups")
     text = export(session, operation) if exported is None else exported
     stamp = (now or datetime.now(UTC)).strftime(_STAMP)
     name = _file_name(session.name)
