@@ -55,7 +55,7 @@ def view(opts: Options) -> EventView:
 
 def change(op: str, stack: str, changes: dict[str, int], shown: EventView, *, past: bool) -> ChangeResult:
     return ChangeResult(operation=op, stack=stack, changes=dict(changes), summary=deploy.change_line(changes, past=past),
-                        resources=tuple(shown.resources))
+                        resources=tuple(shown.resources), warnings=tuple(shown.warnings))
 
 
 def located_row(target: Target) -> preflight.Located:

@@ -42,6 +42,7 @@ class ChangeResult:
     changes: dict[str, int]
     summary: str
     resources: tuple[ResourceChange, ...] = ()
+    warnings: tuple[str, ...] = ()   # the engine's and the providers' (e.g. a replacement that must delete first)
 
 
 @dataclass(frozen=True)
