@@ -22,9 +22,9 @@ from automation import pipeline, status
 from automation.deploy import LockPolicy, parse_duration
 from automation.errors import INTERRUPTED_EXIT_CODE, AutomationError, Unhealthy
 from automation.project import parse_stack_name, project_root
-from automation.results import Run, failure_document, split_fix, success_document, to_jsonable
+from automation.results import Run, failure_document, success_document, to_jsonable
 from automation.sandbox import local_stack
-from secrets_bridge.errors import SecretsBridgeError
+from secrets_bridge.errors import SecretsBridgeError, wants_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="From API keys in an encrypted store to deployed, health-checked infrastructure.")
@@ -68,7 +68,8 @@ def _use_existing_local_master_key(root: Path) -> None:
 def _options(stack: str, env: str | None, as_json: bool, *, changes: bool, lock_wait: str = "0",
              clear_stale_lock: bool = False, quiet: bool = False, **flags: Any) -> pipeline.Options:
     """Check the name, find the project; for `local`, start the sandbox only for commands that change it."""
-    parse_stack_name(stack)   # a bad name is a usage error before anything else happens
+    parse_stack_name(stack)   # a bad name or duration is a usage error before anything else happens
+    locks = LockPolicy(wait_s=parse_duration(lock_wait), clear_stale=clear_stale_lock, command=CURRENT.command)
     root = project_root()
     out = sys.stderr if as_json else sys.stdout
     live_names = None
@@ -88,7 +89,6 @@ def _options(stack: str, env: str | None, as_json: bool, *, changes: bool, lock_
             _use_existing_local_master_key(root)
         if not quiet:
             print(local_stack.VERIFICATION_NOTE, file=out)
-    locks = LockPolicy(wait_s=parse_duration(lock_wait), clear_stale=clear_stale_lock, command=CURRENT.command)
     return pipeline.Options(root=root, stack=stack, env=resolved_env, live_names=live_names, out=out, locks=locks,
                             live_view=out.isatty() and not as_json, run=CURRENT, **flags)
 
@@ -305,19 +305,15 @@ def _fail(as_json: bool, code: int, kind: str, message: str, runbook: str | None
     """`error: <message>` (ending with its runbook link when docs/runbooks.md has a section for it)."""
     print(f"error: {message}" + (f" (runbook: {runbook})" if runbook else ""), file=sys.stderr)
     if as_json:
-        document = failure_document(code, kind, message, split_fix(message), CURRENT.learned)
+        document = failure_document(code, kind, message, CURRENT.learned)
         _emit(True, {**document, "runbook": runbook} if runbook else document)
     return code
-
-
-def _wants_json(argv: list[str]) -> bool:
-    return "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place that turns outcomes into `error: ...`, JSON documents and exit codes."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    as_json = _wants_json(argv)
+    as_json = wants_json(argv)
     CURRENT.__init__()    # type: ignore[misc]  # a fresh Run per invocation (tests call main repeatedly)
     command = typer.main.get_command(app)
     try:
@@ -334,5 +330,5 @@ def main(argv: list[str] | None = None) -> int:
         message = interrupted_message(CURRENT.stage, CURRENT.stack or "STACK")
         print(message, file=sys.stderr)
         if as_json:
-            _emit(True, failure_document(code, "Interrupted", message, "re-run the command", CURRENT.learned))
+            _emit(True, failure_document(code, "Interrupted", message, CURRENT.learned, fix="re-run the command"))
     return code if isinstance(code, int) else 0

@@ -7,6 +7,7 @@ The YAML files are only read, never rewritten: they are hand-written and reviewe
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -17,7 +18,8 @@ from typing import Any
 import yaml
 
 from automation.errors import BackendUnreachable, ConfigInvalid, UsageError
-from secrets_bridge.catalog import CATALOG, KeySpec
+from infra.needed_keys import needed_keys
+from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
 
 STATE_DIR = ".pulumi-state"
 NAMESPACE = "orchestra"
@@ -65,27 +67,48 @@ def _flag(value: object) -> bool:
     return str(value).strip().lower() in {"true", "1", "yes"}
 
 
+def _setting(root: Path, stack: str, name: str, fallback: Any) -> Any:
+    """orchestra:<name> as the program sees it: the stack file's value, else Pulumi.yaml's default."""
+    stack_cfg = stack_file(root, stack).get("config") or {}
+    key = f"{NAMESPACE}:{name}"
+    if key in stack_cfg:
+        return stack_cfg[key]
+    project_cfg = project_file(root).get("config") or {}
+    default = project_cfg.get(key, project_cfg.get(name, fallback))
+    return default.get("default", fallback) if isinstance(default, dict) else default
+
+
+def _catalog_names(root: Path, stack: str, name: str) -> list[str]:
+    """A list of catalog keys (a YAML list or a JSON string of one), aliases made canonical; the
+    program reports what is not a catalog key, so it is left out here."""
+    value = _setting(root, stack, name, [])
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return []
+    names = []
+    for item in value if isinstance(value, list) else []:
+        try:
+            names.append(get_spec(str(item)).name)
+        except KeyError:
+            continue
+    return names
+
+
 def enabled_components(root: Path, stack: str) -> set[str]:
     """Components the stack deploys: stack file value, else Pulumi.yaml's default, else on."""
-    project_cfg = project_file(root).get("config") or {}
-    stack_cfg = stack_file(root, stack).get("config") or {}
-    enabled = {"app"}
-    for component, flag in _COMPONENT_FLAGS.items():
-        key = f"{NAMESPACE}:{flag}"
-        if key in stack_cfg:
-            value = stack_cfg[key]
-        else:
-            default = project_cfg.get(key, project_cfg.get(flag, True))
-            value = default.get("default", True) if isinstance(default, dict) else default
-        if _flag(value):
-            enabled.add(component)
-    return enabled
+    return {"app"} | {component for component, flag in _COMPONENT_FLAGS.items() if _flag(_setting(root, stack, flag, True))}
 
 
 def required_specs(root: Path, stack: str) -> list[KeySpec]:
-    """The catalog keys the stack's enabled components need, in catalog order."""
+    """The catalog keys the program will ask this stack for (infra.needed_keys), in catalog order."""
     enabled = enabled_components(root, stack)
-    return [spec for spec in CATALOG if spec.secret and enabled.intersection(spec.components)]
+    needed = needed_keys(
+        lambda_="lambda" in enabled,
+        github_names=_catalog_names(root, stack, "github_ci_secret_names") if "github" in enabled else None,
+        vercel_names=_catalog_names(root, stack, "vercel_env_secret_names") if "vercel" in enabled else None)
+    return [spec for spec in CATALOG if spec.secret and spec.name in needed]
 
 
 def refresh_by_default(root: Path, stack: str) -> bool:

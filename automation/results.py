@@ -19,6 +19,7 @@ from automation.health import HealthReport
 from automation.inject import InjectResult
 from automation.preflight import PreflightResult
 from infra.lambda_cloud.reconcile import PendingCreate
+from secrets_bridge import errors
 from secrets_bridge.masking import mask
 
 
@@ -94,12 +95,7 @@ def success_document(result: Any, key: str | None = None) -> dict[str, Any]:
     return {**data, "ok": True, "exit_code": 0}
 
 
-def split_fix(message: str) -> str:
-    """The actionable tail of a `what happened: what to do` message."""
-    return message.rsplit(": ", 1)[1] if ": " in message else ""
-
-
-def failure_document(exit_code: int, kind: str, message: str, fix: str, learned: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"ok": false, "exit_code", "error": {"kind", "message", "fix"}, ...what was learned}`."""
-    return {**to_jsonable(dict(learned)), "ok": False, "exit_code": exit_code,
-            "error": {"kind": kind, "message": message, "fix": fix}}
+def failure_document(exit_code: int, kind: str, message: str, learned: Mapping[str, Any],
+                     fix: str | None = None) -> dict[str, Any]:
+    """secrets_bridge's failure document (`ok`, `exit_code`, `error`) with what was learned before the failure."""
+    return {**to_jsonable(dict(learned)), **errors.failure_document(exit_code, kind, message, fix)}

@@ -58,7 +58,8 @@ def _spec(opts: Any, name: str) -> Any:
 
     specs = {s.name: s for s in CATALOG if s.secret}
     if name not in specs:
-        raise ConfigInvalid(f"{name} is not a key the platform uses (keys: {', '.join(specs)})")
+        raise ConfigInvalid(f"{name} is not a key the platform deploys: rotate one of {', '.join(specs)}, "
+                            f"or change a store-only key with `python -m secrets_bridge set {name}`")
     if name not in {s.name for s in required_specs(opts.root, opts.stack)}:
         raise ConfigInvalid(f"stack {opts.stack} does not use {name} (its component is turned off): nothing to rotate")
     shadowing = [n for n in specs[name].env_names if os.environ.get(n)]

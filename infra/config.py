@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from infra.lambda_cloud.catalog import DEFAULT_API_URL, INSTANCE_TYPES, REGION_CODES
+from infra.needed_keys import needed_keys
 from infra.services_config import GitHubSettings, VercelSettings, read_github, read_vercel
 from secrets_bridge.catalog import CATALOG, KeySpec, get_spec
 
@@ -89,7 +90,6 @@ DEFAULTS: dict[str, Any] = {
     "vercel_backend_rewrite": "/api",
 }
 SECRET_KEYS = tuple(spec.config_key for spec in CATALOG if spec.secret)
-APP_KEYS = tuple(spec.name for spec in CATALOG if "app" in spec.components)
 
 
 class StackConfigError(pulumi.RunError):
@@ -187,18 +187,27 @@ class _Reader:
             self.fail(key, f"{number} is outside {low}..{high}", _set_cmd(key, str(DEFAULTS[key])))
         return number
 
-    def strings(self, key: str) -> tuple[str, ...]:
+    def _list(self, key: str, fits: Callable[[Any], bool], kind: str, example: str) -> list[Any] | None:
+        """A list-valued key (YAML list or a JSON string of one) whose items all fit, else one problem and None."""
         value = self._value(key)
         if isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError:
                 value = None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, f"{self._value(key)!r} is not a list of strings",
-                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' VALUE")
-            return ()
-        return tuple(v.strip() for v in value)
+        if not isinstance(value, list) or not all(fits(v) for v in value):
+            self.fail(key, f"{self._value(key)!r} is not a list of {kind}",
+                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' {example}")
+            return None
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self._list(key, lambda v: isinstance(v, str), "strings", "VALUE")
+        return tuple(v.strip() for v in value or ())
+
+    def integers(self, key: str) -> tuple[int, ...]:
+        value = self._list(key, lambda v: isinstance(v, int) and not isinstance(v, bool), "integers", "1234567")
+        return tuple(value or ())
 
     def url(self, key: str) -> str | None:
         value = self.optional(key)
@@ -220,19 +229,6 @@ class _Reader:
                       f"pulumi config rm {NAMESPACE}:{key}, then pulumi config set --secret {NAMESPACE}:{key}")
             return None
         return pulumi.Output.secret(str(value))
-
-    def integers(self, key: str) -> tuple[int, ...]:
-        value = self._value(key)
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                value = None
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            self.fail(key, f"{self._value(key)!r} is not a list of integers",
-                      f"pulumi config set --path '{NAMESPACE}:{key}[0]' 1234567")
-            return ()
-        return tuple(value)
 
     def catalog_names(self, key: str) -> tuple[str, ...]:
         names = []
@@ -287,21 +283,6 @@ def _read_lambda(r: _Reader, stack: str, environ: Mapping[str, str]) -> LambdaSe
     )
 
 
-def _needed_secrets(lambda_: bool, github: GitHubSettings | None, vercel: VercelSettings | None) -> dict[str, str]:
-    """catalog name -> why it is needed, for the enabled components."""
-    needed: dict[str, str] = {}
-    if lambda_:
-        needed["LAMBDA_API_KEY"] = "enable_lambda is true"
-        needed.update({name: "enable_lambda is true (the backend uses it)" for name in APP_KEYS})
-    if github:
-        needed["GITHUB_TOKEN"] = "enable_github is true"
-        needed.update({n: "github_ci_secret_names lists it" for n in github.secret_names if n not in needed})
-    if vercel:
-        needed["VERCEL_TOKEN"] = "enable_vercel is true"
-        needed.update({n: "vercel_env_secret_names lists it" for n in vercel.secret_names if n not in needed})
-    return needed
-
-
 def load_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
     """The current stack's settings; StackConfigError lists every problem at once."""
     environ = os.environ if environ is None else environ
@@ -312,7 +293,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> StackSettings:
     github = read_github(r) if r.boolean("enable_github") else None
     vercel = read_vercel(r) if r.boolean("enable_vercel") else None
     secrets = {}
-    for name, why in _needed_secrets(lambda_ is not None, github, vercel).items():
+    for name, why in needed_keys(lambda_=lambda_ is not None, github_names=github.secret_names if github else None,
+                                 vercel_names=vercel.secret_names if vercel else None).items():
         value = r.secret(get_spec(name), why)
         if value is not None:
             secrets[name] = value

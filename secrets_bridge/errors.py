@@ -20,9 +20,45 @@ secret (an OSError about a path); a cause that may hold a value (a decryption or
 JSON error over secret text) is dropped with `from None`.
 The verification command uses exit codes 20 (a key invalid, missing or
 malformed) and 21 (only unknown verdicts): see secrets_bridge/verify.
+With --json, a failure is also one JSON document on stdout (`failure_document`), the
+same shape for this CLI and the driver's.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+
+def split_fix(message: str) -> str:
+    """The actionable tail of a `what happened: what to do` message.
+
+    The last `: ` that stands outside parentheses, brackets and backquotes: `(keys: A, B)` or a
+    quoted command is part of what happened or of the fix, never where one ends and the other begins.
+    """
+    depth, quoted, cut = 0, False, -1
+    for i, ch in enumerate(message):
+        if ch == "`":
+            quoted = not quoted
+        elif not quoted and ch in "([":
+            depth += 1
+        elif not quoted and ch in ")]":
+            depth = max(depth - 1, 0)
+        elif not quoted and depth == 0 and message.startswith(": ", i):
+            cut = i
+    return message[cut + 2:] if cut >= 0 else ""
+
+
+def failure_document(exit_code: int, kind: str, message: str, fix: str | None = None) -> dict[str, Any]:
+    """`{"ok": false, "exit_code", "error": {"kind", "message", "fix"}}`: what --json prints for a failure.
+
+    The fix is the message's tail (`split_fix`) unless one is given."""
+    return {"ok": False, "exit_code": exit_code,
+            "error": {"kind": kind, "message": message, "fix": split_fix(message) if fix is None else fix}}
+
+
+def wants_json(argv: list[str]) -> bool:
+    """--json among the options (not among a child command's arguments after `--`)."""
+    return "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
 
 
 class SecretsBridgeError(Exception):

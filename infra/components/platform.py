@@ -7,7 +7,8 @@ import pulumi
 from infra.components.github_ci import GitHubCi
 from infra.components.lambda_backend import LambdaBackend
 from infra.components.vercel_frontend import VercelFrontend
-from infra.config import APP_KEYS, StackSettings
+from infra.config import StackSettings
+from infra.needed_keys import APP_KEYS
 
 
 class Platform(pulumi.ComponentResource):

@@ -113,3 +113,29 @@ def test_lock_wait_takes_durations_and_refuses_anything_else():
     for bad in ("soon", "5x", "", "-1", "m"):
         with pytest.raises(UsageError, match="not a duration"):
             parse_duration(bad)
+
+
+def test_a_bad_lock_wait_is_refused_before_the_sandbox_starts(monkeypatch, capsys):
+    def started(*args, **kwargs):
+        raise AssertionError("the sandbox was started for a command line that is refused")
+    monkeypatch.setattr(cli.local_stack, "prepare", started)
+    monkeypatch.setattr(cli, "project_root", lambda: os.getcwd())
+    assert cli.main(["up", "local", "--lock-wait", "soon", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "sandbox:" not in captured.err
+    doc = json.loads(captured.out)
+    assert doc["error"] == {"kind": "UsageError", "message": "--lock-wait 'soon' is not a duration: use e.g. 30s, 5m or 1h",
+                            "fix": "use e.g. 30s, 5m or 1h"}
+
+
+@pytest.mark.parametrize(("message", "fix"), [
+    ("stack 'x' does not exist (stacks: a, b): pass --create to create it", "pass --create to create it"),
+    ("NOT_A_KEY is not a key the platform uses (keys: A, B)", ""),
+    ("locked by u@h: clear it with `python -m automation up x --clear-stale-lock`",
+     "clear it with `python -m automation up x --clear-stale-lock`"),
+    ("stack x: the passphrase does not open it: use `a: b` instead", "use `a: b` instead"),
+    ("no separator here", ""),
+])
+def test_the_json_fix_is_the_tail_after_the_last_top_level_separator(message, fix):
+    from secrets_bridge.errors import split_fix
+    assert split_fix(message) == fix

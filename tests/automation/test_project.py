@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from automation import project
@@ -31,6 +33,38 @@ def test_enabled_components_follow_stack_then_project_defaults(tmp_path):
                     "config:\n  orchestra:enable_github: 'false'\n")
     assert project.enabled_components(root, "dev") == {"app", "lambda"}
     assert [s.name for s in project.required_specs(root, "dev")] == ["LAMBDA_API_KEY", "OPENAI_API_KEY", "PORTKEY_API_KEY"]
+
+
+def _repo_project(tmp_path, stack_yaml):
+    """The real Pulumi.yaml (its defaults) and a stack file."""
+    repo = Path(__file__).resolve().parents[2]
+    tmp_path.mkdir(exist_ok=True)
+    return _project(tmp_path, (repo / "Pulumi.yaml").read_text(), stack_yaml)
+
+
+def test_keys_listed_for_github_are_required_when_lambda_is_off(tmp_path):
+    # Pulumi.yaml's github_ci_secret_names lists all five keys: the program asks for LAMBDA_API_KEY
+    # though no instance is deployed, so the driver must inject it too.
+    root = _repo_project(tmp_path, "config:\n  orchestra:enable_lambda: 'false'\n  orchestra:enable_vercel: 'false'\n")
+    assert [s.name for s in project.required_specs(root, "dev")] == [
+        "LAMBDA_API_KEY", "GITHUB_TOKEN", "VERCEL_TOKEN", "OPENAI_API_KEY", "PORTKEY_API_KEY"]
+
+
+def test_only_what_the_enabled_components_publish_is_required(tmp_path):
+    root = _repo_project(tmp_path, "config:\n  orchestra:enable_lambda: 'false'\n  orchestra:enable_vercel: 'false'\n"
+                                   "  orchestra:github_ci_secret_names:\n    - GH_TOKEN\n")
+    assert [s.name for s in project.required_specs(root, "dev")] == ["GITHUB_TOKEN"]   # alias made canonical
+    root = _repo_project(tmp_path / "v", "config:\n  orchestra:enable_lambda: 'false'\n  orchestra:enable_github: 'false'\n"
+                                         "  orchestra:vercel_env_secret_names: '[\"OPENAI_API_KEY\"]'\n")
+    assert [s.name for s in project.required_specs(root, "dev")] == ["VERCEL_TOKEN", "OPENAI_API_KEY"]
+
+
+def test_the_driver_and_the_program_apply_one_rule():
+    from infra.needed_keys import needed_keys
+    assert list(needed_keys(lambda_=False, github_names=["OPENAI_API_KEY"], vercel_names=None)) == [
+        "GITHUB_TOKEN", "OPENAI_API_KEY"]
+    assert needed_keys(lambda_=True, github_names=None, vercel_names=["OPENAI_API_KEY"])["OPENAI_API_KEY"] == (
+        "enable_lambda is true (the backend uses it)")
 
 
 def test_stack_secrets_provider_is_respected(tmp_path):

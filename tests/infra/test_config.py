@@ -74,6 +74,7 @@ def test_unknown_instance_type_fails_unless_allowed():
     ("backend_port", "22", "orchestra:backend_port: 22 is the instance's SSH port"),
     ("enable_vercel", "yes", "orchestra:enable_vercel: 'yes' is not a boolean. Fix: pulumi config set orchestra:enable_vercel true"),
     ("lambda_file_system_names", "data", "orchestra:lambda_file_system_names: 'data' is not a list of strings"),
+    ("lambda_file_system_names", '["data", 7]', "orchestra:lambda_file_system_names: '[\"data\", 7]' is not a list of strings"),
     ("lambda_active_timeout_seconds", "5", "orchestra:lambda_active_timeout_seconds: 5 is outside 30..7200"),
     ("lambda_poll_interval_seconds", "0", "orchestra:lambda_poll_interval_seconds: 0 is outside 1..300"),
     ("lambda_keep_on_timeout", "maybe", "orchestra:lambda_keep_on_timeout: 'maybe' is not a boolean"),
@@ -88,6 +89,13 @@ def test_wrong_values_name_the_key_and_the_fix(key, value, expected):
     text = problems(full_config(**{key: value}))
     assert expected in text
     assert "Fix: " in text
+
+
+def test_reviewer_ids_must_be_integers_not_booleans():
+    text = problems(full_config(github_environment="production", github_manage_environment=True,
+                                github_environment_reviewer_users=[123, True]))
+    assert ("orchestra:github_environment_reviewer_users: '[123, true]' is not a list of integers. "
+            "Fix: pulumi config set --path 'orchestra:github_environment_reviewer_users[0]' 1234567") in text
 
 
 def test_all_problems_reported_at_once():

@@ -37,7 +37,8 @@ def _stored(opts):
 
 
 def test_an_unknown_key_is_refused_with_the_known_ones(opts):
-    with pytest.raises(ConfigInvalid, match=r"NOPE_KEY is not a key the platform uses \(keys: LAMBDA_API_KEY"):
+    with pytest.raises(ConfigInvalid, match=r"NOPE_KEY is not a key the platform deploys: rotate one of LAMBDA_API_KEY, .*"
+                       r"`python -m secrets_bridge set NOPE_KEY`"):
         rotate(opts, "NOPE_KEY", read=lambda name: "x")
 
 
