@@ -96,10 +96,12 @@ def resolve_before_up(session: Any, exported: str, key: str | None, url: str | N
 
 def up_line(plan: PendingCreate) -> str:
     """What `up` did with one interrupted create."""
+    from automation.runbooks import PENDING_OPERATION, link
+
     name = plan.urn.rsplit("::", 1)[-1]
-    if plan.action == "adopt":
-        return f"{name}: interrupted create cleared; the instance {plan.instance_id} it launched is adopted by this up"
-    return f"{name}: interrupted create cleared; {plan.reason}"
+    what = (f"the instance {plan.instance_id} it launched is adopted by this up" if plan.action == "adopt"
+            else plan.reason)
+    return f"{name}: interrupted create cleared; {what} (runbook: {link(PENDING_OPERATION)})"
 
 
 def check_lines(cli: Cli, key: str, url: str | None, stack: str) -> list[str]:
