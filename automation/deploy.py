@@ -143,6 +143,14 @@ def up(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bo
     return result.outputs
 
 
+def clear_pending_creates(session: StackSession, view: EventView, locks: LockPolicy) -> None:
+    """Drop the creates an interrupted run left pending (a refresh, as `pulumi refresh --clear-pending-creates`),
+    waiting for or clearing a lock as every other change does."""
+    session.applied = True
+    _guarded(session, view, RefreshFailed, "clearing the interrupted creates", locks,
+             lambda: session.stack.refresh(on_event=view, show_secrets=False, color="never", clear_pending_creates=True))
+
+
 def preview_refresh(session: StackSession, view: EventView, locks: LockPolicy, *, expect_no_changes: bool = False
                     ) -> dict[str, int]:
     result = _guarded(session, view, RefreshFailed, "refresh preview", locks,

@@ -73,9 +73,11 @@ def reconcile(cli: Cli, client: LambdaClient, *, stack: str) -> tuple[list[Pendi
     return plans, find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked)
 
 
-def resolve_before_up(session: Any, exported: str, key: str | None, url: str | None) -> list[PendingCreate]:
+def resolve_before_up(session: Any, exported: str, key: str | None, url: str | None,
+                      clear: Callable[[], None]) -> list[PendingCreate]:
     """`up`'s step: the pending creates in `exported` (the export up backs up anyway, so a run with
-    none costs no engine call) resolved, after a backup of the state that still holds them."""
+    none costs no engine call) looked up, then, after a backup of the state that still holds them,
+    cleared by `clear` (automation/deploy.py, under up's lock policy)."""
     from automation import backups
 
     deployment = dict(json.loads(exported).get("deployment") or {})
@@ -90,7 +92,7 @@ def resolve_before_up(session: Any, exported: str, key: str | None, url: str | N
                             "Lambda API answers") from None
     if plans:
         backups.take(session, "reconcile", exported=exported)
-        resolve_pending(session.cli, plans)
+        clear()
     return plans
 
 

@@ -107,7 +107,8 @@ def _resolve_pending(opts: Options, session: StackSession, key: str | None, url:
     up before `up` (None once resolving changed the state) and what was resolved."""
     opts.run.enter("pending operations")
     exported = backups.export(session, "up")
-    resolved = orphans.resolve_before_up(session, exported, key, url)
+    resolved = orphans.resolve_before_up(session, exported, key, url,
+                                         lambda: deploy.clear_pending_creates(session, view(opts), opts.locks))
     opts.run.learned["resolved"] = resolved
     for plan in resolved:
         say(opts, orphans.up_line(plan))
