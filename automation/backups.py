@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from automation.errors import BackupFailed, ConfigInvalid, Declined, RestoreFailed
+from automation.errors import BackupFailed, Declined, RestoreFailed
+from automation.retention import keep_count
 from secrets_bridge.files import write_private
 
 DIR_ENV = "ORCHESTRA_BACKUP_DIR"
@@ -51,17 +52,6 @@ def _file_name(stack: str) -> str:
 def backup_root(root: Path) -> Path:
     configured = os.environ.get(DIR_ENV)
     return Path(configured).expanduser() if configured else root / ".orchestra" / "backups"
-
-
-def keep_count() -> int:
-    raw = os.environ.get(KEEP_ENV, str(DEFAULT_KEEP))
-    try:
-        keep = int(raw)
-    except ValueError:
-        keep = 0
-    if keep < 1:
-        raise ConfigInvalid(f"{KEEP_ENV}={raw!r} must be a whole number of backups to keep, at least 1 (default {DEFAULT_KEEP})")
-    return keep
 
 
 def _resources(text: str) -> int:
@@ -97,20 +87,27 @@ def prune(root: Path, stack: str, keep: int) -> list[Path]:
     return removed
 
 
-def take(session: Any, operation: str, *, now: datetime | None = None) -> Backup:
-    """Export the stack's state before `operation`; prune to the retention. Raises BackupFailed."""
-    keep = keep_count()
+def export(session: Any, operation: str) -> str:
+    """The engine's export of the stack's state. Raises BackupFailed: nothing is changed without one."""
     proc = session.cli(["stack", "export"])
     if proc.code != 0:
         from automation.engine_cli import engine_error_line
 
         raise BackupFailed(f"{operation} of stack {session.name} not started: `pulumi stack export` failed "
                            f"({engine_error_line(proc.stderr)}); fix that first, a backup is taken before every change")
+    return str(proc.stdout)
+
+
+def take(session: Any, operation: str, *, now: datetime | None = None, exported: str | None = None) -> Backup:
+    """Export the stack's state before `operation` (or keep `exported`, an export this command took
+    since the state last changed); prune to the retention. Raises BackupFailed."""
+    keep = keep_count(KEEP_ENV, DEFAULT_KEEP, "backups")
+    text = export(session, operation) if exported is None else exported
     stamp = (now or datetime.now(UTC)).strftime(_STAMP)
     name = _file_name(session.name)
     directory = backup_root(session.root) / name
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = write_private(directory / f"{name}-{stamp}-{operation}.json", proc.stdout, overwrite=False)
+    path = write_private(directory / f"{name}-{stamp}-{operation}.json", text, overwrite=False)
     prune(session.root, session.name, keep)
     backup = _parse(path)
     assert backup is not None   # the name was made by the pattern above

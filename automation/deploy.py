@@ -128,11 +128,11 @@ def _summary(result: Any) -> dict[str, int]:
     return {op.value if hasattr(op, "value") else str(op): n for op, n in (result.change_summary or {}).items()}
 
 
-def _backup(session: StackSession, view: EventView, operation: str) -> None:
+def _backup(session: StackSession, view: EventView, operation: str, exported: str | None = None) -> None:
     """The state as it was, exported before the engine changes it (automation/backups.py)."""
     from automation import backups
 
-    taken = backups.take(session, operation)
+    taken = backups.take(session, operation, exported=exported)
     view._emit(f"backup: {taken.path} ({taken.resources} resources)")
 
 
@@ -144,13 +144,23 @@ def preview(session: StackSession, view: EventView, locks: LockPolicy, *, refres
     return _summary(result)
 
 
-def up(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bool = False) -> Any:
-    """Apply; returns the stack outputs (secret ones stay in memory, the pipeline masks them)."""
-    _backup(session, view, "up")
+def up(session: StackSession, view: EventView, locks: LockPolicy, *, refresh: bool = False,
+       exported: str | None = None) -> Any:
+    """Apply; returns the stack outputs (secret ones stay in memory, the pipeline masks them).
+    `exported`: the state as this command exported it before preview (preview does not change it)."""
+    _backup(session, view, "up", exported)
     session.applied = True
     result = _guarded(session, view, UpFailed, "up", locks,
                       lambda: session.stack.up(on_event=view, show_secrets=False, color="never", refresh=refresh or None))
     return result.outputs
+
+
+def clear_pending_creates(session: StackSession, view: EventView, locks: LockPolicy) -> None:
+    """Drop the creates an interrupted run left pending (a refresh, as `pulumi refresh --clear-pending-creates`),
+    waiting for or clearing a lock as every other change does."""
+    session.applied = True
+    _guarded(session, view, RefreshFailed, "clearing the interrupted creates", locks,
+             lambda: session.stack.refresh(on_event=view, show_secrets=False, color="never", clear_pending_creates=True))
 
 
 def preview_refresh(session: StackSession, view: EventView, locks: LockPolicy, *, expect_no_changes: bool = False

@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 from pulumi.automation import EngineEvent
 
+from infra.lambda_dynamic.common import PROVIDER_WARNING
+
 _COLOR = re.compile(r"<\{%[^%]*%\}>|\x1b\[[0-9;]*m")
 _NOISE = re.compile(r"^(goroutine \d+|panic:|Traceback|File \"|\S+\.go:\d+|created by )")
 _QUIET_OPS = {"same", "read", "refresh"}
@@ -79,6 +81,9 @@ class ResourceChange:
     type: str
     op: str
     properties: tuple[PropertyChange, ...]
+    # A replacement the engine does delete-first (the provider or a dependency said create-first is
+    # impossible): the old one goes before the new one is created, so a failed create leaves none.
+    delete_first: bool = False
 
     @property
     def diff_text(self) -> str:
@@ -130,6 +135,8 @@ class EventView:
     changes: dict[str, int] = field(default_factory=dict)
     resources: list[ResourceChange] = field(default_factory=list)
     _started: dict[tuple[str, str], float] = field(default_factory=dict)   # (urn, op) → monotonic start
+    _replacing: set[str] = field(default_factory=set)      # urns whose replacement was created (or planned)
+    _deleted_first: set[str] = field(default_factory=set)  # urns whose old resource goes before its replacement
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _status_shown: bool = False
 
@@ -139,6 +146,7 @@ class EventView:
 
     def __call__(self, event: EngineEvent) -> None:
         if event.resource_pre_event:
+            self._order(event.resource_pre_event.metadata)
             self._pre(event.resource_pre_event.metadata, bool(event.resource_pre_event.planning))
         elif event.res_outputs_event:
             self._done(event.res_outputs_event.metadata, bool(event.res_outputs_event.planning))
@@ -151,6 +159,15 @@ class EventView:
             self.changes = {op.value if hasattr(op, "value") else str(op): n
                             for op, n in (event.summary_event.resource_changes or {}).items()}
 
+    def _order(self, meta: Any) -> None:
+        """The engine deletes a replaced resource before creating its replacement only when it must
+        (deleteBeforeReplace, or a dependency replaced that way); otherwise the delete comes last."""
+        op = meta.op.value
+        if op == "create-replacement":
+            self._replacing.add(meta.urn)
+        elif op == "delete-replaced" and meta.urn not in self._replacing:
+            self._deleted_first.add(meta.urn)
+
     def _record(self, meta: Any) -> ResourceChange | None:
         op = meta.op.value
         properties = _property_changes(meta, self.detail)
@@ -158,7 +175,8 @@ class EventView:
         if meta.type.startswith("pulumi:providers:") or op in _REPLACE_STEPS or (op in _QUIET_OPS and not properties):
             return None
         name, rtype = name_and_type(meta.urn)
-        change = ResourceChange(name=name, type=rtype, op=op, properties=properties)
+        change = ResourceChange(name=name, type=rtype, op=op, properties=properties,
+                                delete_first=op == "replace" and meta.urn in self._deleted_first)
         self.resources = [r for r in self.resources if r.name != name or r.type != rtype] + [change]
         return change
 
@@ -166,7 +184,9 @@ class EventView:
         if planning:
             change = self._record(meta)
             if change is not None:   # a plan lists the stack resource too, as the engine counts it
-                self._emit(self.line(change.op, meta.urn, f"planned {change.diff_text}".rstrip()))
+                note = " (delete first: the old one is deleted before the new one is created, so a failed create leaves none)"
+                self._emit(self.line(change.op, meta.urn, f"planned {change.diff_text}".rstrip()
+                                     + (note if change.delete_first else "")))
                 self._details(change)
             return
         if _bookkeeping(meta.type) or meta.op.value in _QUIET_OPS:
@@ -223,11 +243,19 @@ class EventView:
             # The engine repeats a failure on the stack resource ("update failed"); keep the first reason.
             self.failures.setdefault(name, clean(diag.message))
         elif diag.severity == "warning":
-            from automation.runbooks import for_message
+            self._warn(clean(diag.message))
+        elif diag.severity == "info#err" and not urn and diag.message.lstrip().startswith(PROVIDER_WARNING):
+            # A provider's own stderr line (infra/lambda_dynamic/common.py `warn`): the engine relays it as info.
+            self._warn(clean(diag.message.lstrip()[len(PROVIDER_WARNING):]))
 
-            self.warnings.append(clean(diag.message))
-            runbook = for_message(self.warnings[-1]) if "pending operations" in self.warnings[-1] else None
-            self._emit(f"  warning: {self.warnings[-1]}" + (f" (runbook: {runbook})" if runbook else ""))
+    def _warn(self, message: str) -> None:
+        from automation.runbooks import for_message
+
+        if message in self.warnings:   # the same provider note from preview and again from up
+            return
+        self.warnings.append(message)
+        runbook = for_message(message) if "pending operations" in message else None
+        self._emit(f"  warning: {message}" + (f" (runbook: {runbook})" if runbook else ""))
 
     def _emit(self, text: str) -> None:
         with self._lock:

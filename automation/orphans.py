@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from automation.engine_cli import engine_error_line
 from automation.errors import ConfigInvalid, RefreshFailed
-from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient
+from infra.lambda_cloud import DEFAULT_API_URL, LambdaClient, LambdaError, RetryPolicy
 from infra.lambda_cloud.reconcile import Orphan, PendingCreate, find_orphans, plan_pending_creates
 from secrets_bridge.tables import render_table
 
@@ -55,16 +55,75 @@ def resolve_pending(cli: Cli, plans: Sequence[PendingCreate]) -> None:
             raise RefreshFailed(f"clearing the interrupted creates failed: {engine_error_line(proc.stderr)}")
 
 
+def plan_and_clear(cli: Cli, client: LambdaClient, deployment: Mapping[str, Any]) -> list[PendingCreate]:
+    """Look up the state's pending creates by launch token and clear them (one refresh, only when any)."""
+    plans = plan_pending_creates(client, deployment.get("pending_operations") or [], tracked_instances(deployment))
+    resolve_pending(cli, plans)
+    return plans
+
+
 def reconcile(cli: Cli, client: LambdaClient, *, stack: str) -> tuple[list[PendingCreate], list[Orphan]]:
     """Resolve pending creates, then list orphans, against one stack's state."""
     deployment = _deployment(cli)
-    plans = plan_pending_creates(client, deployment.get("pending_operations") or [], tracked_instances(deployment))
+    plans = plan_and_clear(cli, client, deployment)
     if plans:
-        resolve_pending(cli, plans)
         deployment = _deployment(cli)
     adopting = [p.instance_id for p in plans if p.action == "adopt" and p.instance_id]
     tracked = [*tracked_instances(deployment), *adopting]
     return plans, find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked)
+
+
+def resolve_before_up(session: Any, exported: str, key: str | None, url: str | None,
+                      clear: Callable[[], None]) -> list[PendingCreate]:
+    """`up`'s step: the pending creates in `exported` (the export up backs up anyway, so a run with
+    none costs no engine call) looked up, then, after a backup of the state that still holds them,
+    cleared by `clear` (automation/deploy.py, under up's lock policy)."""
+    from automation import backups
+
+    deployment = dict(json.loads(exported).get("deployment") or {})
+    if not deployment.get("pending_operations") or not key:
+        return []                          # without the key nothing can be looked up: the engine's warning stays
+    try:
+        with LambdaClient(key, url or DEFAULT_API_URL) as client:
+            plans = plan_pending_creates(client, deployment["pending_operations"], tracked_instances(deployment))
+    except LambdaError as exc:
+        raise RefreshFailed(f"looking up the creates an interrupted run left pending failed "
+                            f"({str(exc).splitlines()[0][:200]}), nothing was changed: run `up` again when the "
+                            "Lambda API answers") from None
+    if plans:
+        backups.take(session, "reconcile", exported=exported)
+        clear()
+    return plans
+
+
+def up_line(plan: PendingCreate) -> str:
+    """What `up` did with one interrupted create."""
+    from automation.runbooks import PENDING_OPERATION, link
+
+    name = plan.urn.rsplit("::", 1)[-1]
+    what = (f"the instance {plan.instance_id} it launched is adopted by this up" if plan.action == "adopt"
+            else plan.reason)
+    return f"{name}: interrupted create cleared; {what} (runbook: {link(PENDING_OPERATION)})"
+
+
+def check_lines(cli: Cli, key: str, url: str | None, stack: str) -> list[str]:
+    """`check`'s read-only view: one `stack export` and one instance listing; nothing is cleared."""
+    try:
+        deployment = _deployment(cli)
+        # One attempt: check reports, it does not wait out an API that is down.
+        with LambdaClient(key, url or DEFAULT_API_URL, timeout=10.0, retry=RetryPolicy(max_attempts=1)) as client:
+            found = find_orphans(client, project=PROJECT, stack=stack, tracked_ids=tracked_instances(deployment))
+    except (LambdaError, RefreshFailed) as exc:
+        return [f"orphans: not checked ({str(exc).splitlines()[0][:200]})"]
+    lines = [f"orphan {o.id}: {o.instance_type} in {o.region}, "
+             f"{'age unknown' if o.age_s is None else f'{o.age_s / 3600:.1f} h old'}, "
+             f"{'cost unknown' if o.cost_usd is None else f'${o.cost_usd:.2f} so far'}, billed and not in the state: "
+             f"`python -m automation orphans {stack} --terminate`" for o in found]
+    pending = sum(1 for op in deployment.get("pending_operations") or [] if op.get("type") == "creating")
+    if pending:
+        lines.append(f"{pending} interrupted create(s) pending in the state (an instance above may be one's): "
+                     f"`python -m automation up {stack}` adopts or clears them")
+    return lines or [f"orphans: none running for stack {stack}"]
 
 
 def _deployment(cli: Cli) -> dict[str, Any]:

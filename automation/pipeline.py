@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from automation import deploy, inject, preflight
+from automation import backups, deploy, inject, orphans, preflight
 from automation.errors import DriftDetected, Unhealthy
 from automation.events import EventView
 from automation.health import HealthReport
@@ -21,6 +21,7 @@ from automation.plugins import prepare_plugins
 from automation.project import refresh_by_default
 from automation.results import ChangeResult, DeployResult, Run, masked_outputs, plain_outputs
 from automation.workspace import StackSession, Target, locate_with_config, open_stack, require_stack
+from infra.lambda_cloud.reconcile import PendingCreate
 
 HEALTH_DEADLINE_S = 300.0          # after `up`: the instance may still be booting
 
@@ -54,7 +55,7 @@ def view(opts: Options) -> EventView:
 
 def change(op: str, stack: str, changes: dict[str, int], shown: EventView, *, past: bool) -> ChangeResult:
     return ChangeResult(operation=op, stack=stack, changes=dict(changes), summary=deploy.change_line(changes, past=past),
-                        resources=tuple(shown.resources))
+                        resources=tuple(shown.resources), warnings=tuple(shown.warnings))
 
 
 def located_row(target: Target) -> preflight.Located:
@@ -100,6 +101,20 @@ def _preview(opts: Options, session: StackSession) -> ChangeResult:
     return planned
 
 
+def _resolve_pending(opts: Options, session: StackSession, key: str | None, url: str | None
+                     ) -> tuple[str | None, list[PendingCreate]]:
+    """Creates an interrupted run left pending, resolved by launch token. Returns the export to back
+    up before `up` (None once resolving changed the state) and what was resolved."""
+    opts.run.enter("pending operations")
+    exported = backups.export(session, "up")
+    resolved = orphans.resolve_before_up(session, exported, key, url,
+                                         lambda: deploy.clear_pending_creates(session, view(opts), opts.locks))
+    opts.run.learned["resolved"] = resolved
+    for plan in resolved:
+        say(opts, orphans.up_line(plan))
+    return (None if resolved else exported), resolved
+
+
 def inject_only(opts: Options) -> inject.InjectResult:
     target, _, values, config = run_preflight(opts, create=opts.create)
     with open_stack(target, store_env=opts.env, create=opts.create, config=config) as session:
@@ -120,18 +135,19 @@ def up(opts: Options) -> DeployResult:
     target, checked, values, config = run_preflight(opts, create=opts.create)
     with open_stack(target, store_env=opts.env, create=opts.create, config=config) as session:
         injected = _inject(opts, session, values)
+        key, url = status.lambda_settings(session.config())
+        exported, resolved = _resolve_pending(opts, session, key, url)
         planned = _preview(opts, session)
         opts.run.enter("confirmation")
         deploy.confirm(planned.changes, opts.stack, yes=opts.yes, out=opts.out)
         opts.run.enter("up")
         shown = view(opts)
-        raw_outputs = deploy.up(session, shown, opts.locks, refresh=_refresh_first(opts, session))
+        raw_outputs = deploy.up(session, shown, opts.locks, refresh=_refresh_first(opts, session), exported=exported)
         applied = change("up", opts.stack, shown.changes, shown, past=True)
         opts.run.learned["applied"] = applied
         say(opts, f"up: {applied.summary}")
         outputs = masked_outputs(raw_outputs)
         opts.run.enter("health check")
-        key, url = status.lambda_settings(session.config())
         health = status.check_and_show(opts, plain_outputs(raw_outputs), key, url, HEALTH_DEADLINE_S)
         opts.run.learned["health"] = health
         opts.run.enter("report")
@@ -139,7 +155,7 @@ def up(opts: Options) -> DeployResult:
         report = status.write_report(opts, checked, outputs, health, "succeeded", applied.changes,
                                      engine_version=session.engine_version, backend=session.backend, extras=more)
     result = DeployResult(stack=opts.stack, preflight=checked, inject=injected, preview=planned,
-                          applied=applied, outputs=outputs, health=health, report=report)
+                          applied=applied, outputs=outputs, health=health, report=report, resolved=tuple(resolved))
     require_healthy(opts.stack, health, report)
     return result
 

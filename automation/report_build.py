@@ -17,27 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from automation.errors import ConfigInvalid
 from automation.report_sections import KeyVersions, LastUpdate, ReportExtras
+from automation.retention import keep_count
 
 KEEP_ENV = "ORCHESTRA_REPORT_KEEP"
 DEFAULT_KEEP = 50
 
 
-def keep_count() -> int:
-    raw = os.environ.get(KEEP_ENV, str(DEFAULT_KEEP))
-    try:
-        keep = int(raw)
-    except ValueError:
-        keep = 0
-    if keep < 1:
-        raise ConfigInvalid(f"{KEEP_ENV}={raw!r} must be a whole number of reports to keep, at least 1 (default {DEFAULT_KEEP})")
-    return keep
-
-
 def prune_reports(directory: Path, stack: str, keep: int | None = None) -> list[Path]:
     """Remove all but the newest `keep` (markdown, json) pairs of `stack`; other stacks' reports stay."""
-    keep = keep or keep_count()
+    keep = keep or keep_count(KEEP_ENV, DEFAULT_KEEP, "reports")
     pattern = re.compile(rf"^{re.escape(stack)}-\d{{8}}T\d{{12}}Z\.(md|json)$")
     bases = sorted({p.name.rsplit(".", 1)[0] for p in directory.iterdir() if pattern.match(p.name)}, reverse=True)
     removed = []

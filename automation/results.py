@@ -18,6 +18,7 @@ from automation.events import ResourceChange
 from automation.health import HealthReport
 from automation.inject import InjectResult
 from automation.preflight import PreflightResult
+from infra.lambda_cloud.reconcile import PendingCreate
 from secrets_bridge import errors
 from secrets_bridge.masking import mask
 
@@ -42,6 +43,7 @@ class ChangeResult:
     changes: dict[str, int]
     summary: str
     resources: tuple[ResourceChange, ...] = ()
+    warnings: tuple[str, ...] = ()   # the engine's and the providers' (e.g. a replacement that must delete first)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class DeployResult:
     outputs: dict[str, Any] = field(default_factory=dict)   # secret outputs masked
     health: HealthReport | None = None
     report: tuple[str, str] | None = None
+    resolved: tuple[PendingCreate, ...] = ()                # interrupted creates this up cleared or adopted
 
 
 def to_jsonable(value: Any) -> Any:

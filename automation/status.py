@@ -65,6 +65,13 @@ def check(opts: Options) -> preflight.PreflightResult:
     if unusable is not None:
         raise unusable
     preflight.require_ok(result)
+    key, url = lambda_settings(config)
+    if key and target.exists:              # target is bound: locate raised nothing when a key was read
+        from automation.orphans import check_lines
+        from automation.readonly import ReadOnlyStack
+
+        for line in check_lines(ReadOnlyStack(target, opts.env).cli, key, url, target.name.short):
+            say(opts, line)
     return result
 
 

@@ -14,11 +14,16 @@ process's environment (it inherits the Pulumi CLI's):
 
 A read that finds the object gone returns `ReadResult("", {})`: the Python dynamic provider host
 sends that empty id to the engine, which then drops the resource from state on refresh.
+
+A dynamic provider has no channel to the engine's log, but the engine shows each line a provider
+writes on stderr as a diagnostic of the run (`pulumi preview` lists it; the driver shows lines
+starting with `warning: ` as warnings): `warn` is how a provider tells the person something.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -29,6 +34,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from infra.lambda_cloud import InvalidInput, LambdaClient, Pacing, RetryPolicy
 
 PROVIDER_KEY = "__provider"
+PROVIDER_WARNING = "warning: "   # how `warn` marks a line; automation/events.py shows such lines as warnings
 Problems = Callable[[Mapping[str, Any]], Iterator[tuple[str, str]]]
 Same = Callable[[str, Any, Any], bool]
 
@@ -51,6 +57,11 @@ def client_from_env(props: Mapping[str, Any], environ: Mapping[str, str] = os.en
                         base_delay=number("ORCHESTRA_LAMBDA_BACKOFF_SECONDS", 1.0))
     return LambdaClient(props["api_key"], props["api_url"], pace=pacing, retry=retry,
                         timeout=number("ORCHESTRA_LAMBDA_TIMEOUT_SECONDS", 30.0) or 30.0)
+
+
+def warn(text: str) -> None:
+    """One line for the person running the preview or update, through the engine (see above)."""
+    print(f"{PROVIDER_WARNING}{text}", file=sys.stderr, flush=True)
 
 
 def known(value: Any) -> bool:

@@ -3,7 +3,10 @@
 `check()` (so `preview` too) derives the launch token and, when the instance is to be created or
 replaced, asks /instance-types once per provider process whether the type is offered and a wanted
 region has capacity. A replacement launches the new instance before the old one is terminated,
-so a failed create leaves the old one running.
+so a failed create leaves the old one running. Where that order is impossible the preview says so:
+a replacement of the same type and region with no capacity for a second instance is refused here
+(never turned into delete-first); a new SSH key under the same name makes the engine delete the
+instance first, and ssh_key.py's diff says so.
 """
 
 from __future__ import annotations
@@ -143,9 +146,18 @@ def _offer_problems(olds: Mapping[str, Any], inputs: Mapping[str, Any]) -> Itera
         return
     wanted = [inputs["region_name"], *(inputs.get("fallback_regions") or [])]
     available = offers[kind].regions_with_capacity
-    if not any(r in available for r in wanted):
-        yield "region_name", (f"no capacity for {kind} in {', '.join(wanted)}; regions with capacity now: "
-                              f"{', '.join(available) or 'none'}")
+    if any(r in available for r in wanted):
+        return
+    now = f"regions with capacity now: {', '.join(available) or 'none'}"
+    if olds and olds.get("instance_type_name") == kind and olds.get("region_name") in wanted:
+        # The old instance may hold the very slot the new one needs: create-first cannot launch it.
+        yield "region_name", (f"this replacement cannot launch its new {kind} while the old instance runs: a "
+                              "replacement launches the new instance before the old one is terminated (so a failed "
+                              f"launch leaves the old one running), and there is no capacity for another {kind} in "
+                              f"{', '.join(wanted)}; {now}. Add a region with capacity to fallback_regions "
+                              "(orchestra:lambda_fallback_regions), or apply the change once capacity frees up")
+    else:
+        yield "region_name", f"no capacity for {kind} in {', '.join(wanted)}; {now}"
 
 
 def _observed(instance: Instance) -> dict[str, Any]:

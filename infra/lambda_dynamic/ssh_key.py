@@ -9,9 +9,16 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from infra.lambda_cloud import DEFAULT_API_URL, InvalidInput
 from infra.lambda_cloud.catalog import is_public_key
-from infra.lambda_dynamic.common import Same, check_inputs, client_from_env, diff_inputs, inputs_of, known
+from infra.lambda_dynamic.common import Same, check_inputs, client_from_env, diff_inputs, inputs_of, known, warn
 
 SSH_KEY_DEFAULTS: dict[str, Any] = {"api_url": DEFAULT_API_URL, "public_key": None}
+
+
+def delete_first_note(name: str) -> str:
+    return (f"SSH key {name!r} is replaced under the same name, which Lambda Cloud allows only once the old key is "
+            "deleted: the instance launched with it is deleted first too, before its replacement launches, so a "
+            "failed launch leaves no instance. To launch the new instance before the old one is deleted, give the "
+            "new key another name (the key's `name`; stack config orchestra:lambda_ssh_key_name)")
 
 
 def _ssh_key_problems(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -40,9 +47,14 @@ class SshKeyProvider(ResourceProvider):
         return check_inputs(news, SSH_KEY_DEFAULTS, _ssh_key_problems)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Key names are unique in the account, so the old key must go first.
-        return diff_inputs(olds, news, ("name", "public_key"), ("api_key", "api_url"),
-                     same=_same_ssh_key_input(olds), delete_before_replace=True)
+        # Key names are unique in the account: a new key under the old name can only be made once the old
+        # key is gone. A renamed key can exist beside the old one, so it is created first.
+        same_name = known(news.get("name")) and news.get("name") == olds.get("name")
+        result = diff_inputs(olds, news, ("name", "public_key"), ("api_key", "api_url"),
+                             same=_same_ssh_key_input(olds), delete_before_replace=same_name)
+        if result.delete_before_replace:
+            warn(delete_first_note(str(olds.get("name"))))
+        return result
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = inputs_of(props)

@@ -32,12 +32,12 @@ from infra.lambda_dynamic import LambdaFirewallRules, LambdaFirewallRuleset, Lam
 
 c = pulumi.Config("t")
 api = {"api_key": c.require_secret("api_key"), "api_url": c.require("api_url")}
-key = LambdaSshKey("key", **api, name="faults-key", public_key=c.require("public_key"))
+key = LambdaSshKey("key", **api, name=c.get("key_name") or "faults-key", public_key=c.require("public_key"))
 rule = LambdaFirewallRules("port", **api, port=8000)
 ruleset = LambdaFirewallRuleset("ruleset", **api, name="faults", region="us-east-1", rules=[{"port": 8000}])
 instance = LambdaInstance("instance", **api, instance_type_name=c.get("type") or "gpu_1x_a10",
                           region_name=c.get("region") or "us-east-1", ssh_key_names=[key.name], ssh_key_ids=[key.id],
-                          name="faults", tags={"project": "orchestra", "stack": pulumi.get_stack()},
+                          name="faults", user_data=c.get("user_data"), tags={"project": "orchestra", "stack": pulumi.get_stack()},
                           poll_interval_seconds=0.2, active_timeout_seconds=60, unhealthy_grace_seconds=1,
                           firewall_ruleset_ids={"us-east-1": ruleset.id}, opts=pulumi.ResourceOptions(depends_on=[rule]))
 pulumi.export("instance_id", instance.id)
@@ -177,15 +177,38 @@ def capacity_gone_before_up(bench: Bench) -> Outcome:
     return outcome
 
 
-def ssh_key_replaced(bench: Bench) -> Outcome:
+def no_room_for_a_second_instance(bench: Bench) -> Outcome:
+    # The type's only slot in the region is the running instance's: create-first cannot launch another.
+    bench.stack.pulumi("config", "set", "t:type", "gpu_1x_a100_sxm4")
+    bench.stack.pulumi("config", "set", "t:region", "us-west-1")
+    outcome = _replace(bench, {"t:user_data": "#cloud-config\n"})
+    outcome.scenario = "replacement with no room for a second instance"
+    return outcome
+
+
+def _new_ssh_key(bench: Bench, scenario: str, changes: dict[str, str]) -> Outcome:
     assert bench.up().returncode == 0
     [first] = [r["id"] for r in bench.stack.resources(":LambdaInstance")]
-    bench.stack.pulumi("config", "set", "t:public_key", KEY_B)
+    before = len(bench.hooks.requests())
+    for key, value in changes.items():
+        bench.stack.pulumi("config", "set", key, value)
+    preview = bench.run("preview")
     bench.up()
     [key] = bench.stack.resources(":LambdaSshKey")
     [instance] = bench.stack.resources(":LambdaInstance")
-    return bench.outcome("SSH key replaced", first=first, key_id=key["id"],
-                         instance_key_ids=instance["outputs"].get("ssh_key_ids"))
+    # The order Lambda saw the replacement in: launch before terminate is create-first.
+    order = [{LAUNCH_PATH: "launch", TERMINATE_PATH: "terminate"}[r["path"]] for r in bench.hooks.requests()[before:]
+             if r["method"] == "POST" and r["path"] in (LAUNCH_PATH, TERMINATE_PATH)]
+    return bench.outcome(scenario, first=first, key_id=key["id"], instance_key_ids=instance["outputs"].get("ssh_key_ids"),
+                         preview_out=preview.stdout + preview.stderr, order=order)
+
+
+def ssh_key_replaced(bench: Bench) -> Outcome:
+    return _new_ssh_key(bench, "SSH key replaced (same name)", {"t:public_key": KEY_B})
+
+
+def ssh_key_renamed(bench: Bench) -> Outcome:
+    return _new_ssh_key(bench, "SSH key replaced under a new name", {"t:public_key": KEY_B, "t:key_name": "faults-key-2"})
 
 
 def firewall_edited_out_of_band(bench: Bench) -> Outcome:
@@ -207,7 +230,8 @@ SCENARIOS: dict[str, Callable[[Bench], Outcome]] = {
     "kill9": kill9_during_boot, "sigint2": double_sigint_during_boot, "error_after_launch": error_after_launch,
     "timeout_after_launch": timeout_after_launch, "api_down": api_down_during_boot,
     "type_not_offered": type_not_offered_at_replace, "capacity_gone": capacity_gone_before_up,
-    "ssh_key_replaced": ssh_key_replaced, "firewall_edited": firewall_edited_out_of_band,
+    "no_room_for_two": no_room_for_a_second_instance,
+    "ssh_key_replaced": ssh_key_replaced, "ssh_key_renamed": ssh_key_renamed, "firewall_edited": firewall_edited_out_of_band,
 }
 # The provider's request timeout, short so the slow-reply scenario stays short.
 BENCH_ENV = {"ORCHESTRA_LAMBDA_TIMEOUT_SECONDS": "1"}

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from automation.errors import ConfigInvalid
 from automation.health import HealthReport, TargetResult
 from automation.report import IacStatus, KeyRow, ReportData, infra_rows, render_json, render_markdown
 from automation.report_build import prune_reports
@@ -97,3 +98,10 @@ def test_report_retention_keeps_the_newest_pairs_of_this_stack_only(tmp_path, mo
         "production-20261203T000000000000Z.json", "production-20261203T000000000000Z.md",
         "production-20261204T000000000000Z.json", "production-20261204T000000000000Z.md",
         "production-eu-20261201T000000000000Z.md"]
+
+
+def test_a_bad_report_retention_setting_is_one_actionable_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCHESTRA_REPORT_KEEP", "none")
+    with pytest.raises(ConfigInvalid, match=r"^ORCHESTRA_REPORT_KEEP='none' must be a whole number of reports to keep, "
+                                            r"at least 1 \(default 50\)$"):
+        prune_reports(tmp_path, "production")

@@ -56,12 +56,36 @@ def test_capacity_gone_between_preview_and_up_keeps_the_running_instance(tmp_pat
     assert outcome.launched == 1 and outcome.terminations == 0
 
 
+def test_a_replacement_with_no_room_for_a_second_instance_is_refused_in_preview_and_keeps_the_old(tmp_path):
+    outcome = run_scenario("no_room_for_two", tmp_path)
+    assert outcome.extra["preview_rc"] != 0 and outcome.runs[-1].returncode != 0, outcome.output
+    said = " ".join(outcome.output.split())
+    assert "this replacement cannot launch its new gpu_1x_a100_sxm4 while the old instance runs" in said, said
+    assert "Add a region with capacity to fallback_regions" in said
+    _one_instance(outcome)
+    assert outcome.launched == 1 and outcome.terminations == 0
+
+
 def test_a_new_ssh_key_replaces_the_instance_that_uses_it(tmp_path):
     outcome = run_scenario("ssh_key_replaced", tmp_path)
-    assert [r.returncode for r in outcome.runs] == [0, 0], outcome.output
+    assert [r.returncode for r in outcome.runs] == [0, 0, 0], outcome.output
     _one_instance(outcome)
     assert outcome.live != [outcome.extra["first"]] and outcome.launched == 2
     assert outcome.extra["instance_key_ids"] == [outcome.extra["key_id"]]
+    # One key per name: the old key, and the instance launched with it, go first, and the preview says so.
+    assert outcome.extra["order"] == ["terminate", "launch"]
+    preview = " ".join(outcome.extra["preview_out"].split())
+    assert "SSH key 'faults-key' is replaced under the same name" in preview, preview
+    assert "a failed launch leaves no instance" in preview and "give the new key another name" in preview
+
+
+def test_a_new_ssh_key_under_a_new_name_launches_the_new_instance_first(tmp_path):
+    outcome = run_scenario("ssh_key_renamed", tmp_path)
+    assert [r.returncode for r in outcome.runs] == [0, 0, 0], outcome.output
+    _one_instance(outcome)
+    assert outcome.extra["instance_key_ids"] == [outcome.extra["key_id"]]
+    assert outcome.extra["order"] == ["launch", "terminate"]
+    assert "replaced under the same name" not in outcome.extra["preview_out"]
 
 
 def test_destroy_removes_the_firewall_rule_even_when_relabelled_by_hand(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 from infra.lambda_cloud import FirewallRule, InvalidInput
 from infra.lambda_dynamic import FirewallRuleProvider, SshKeyProvider
+from tests.support.lambda_faults import KEY_B as OTHER_PUBLIC_KEY
 from tests.support.lambda_keys import CANARY, PUBLIC_KEY
 
 SSH_RULE = FirewallRule("tcp", (22, 22), "0.0.0.0/0", "Allow SSH from anywhere")
@@ -39,14 +40,21 @@ def test_generated_key_pair(api, client):
     provider.delete(created.id, state)  # already gone: success
 
 
-def test_uploaded_key_diff_read_and_refresh(api, client):
+def test_uploaded_key_diff_read_and_refresh(api, client, capsys):
     provider = SshKeyProvider()
     inputs = _checked(provider, {**api, "name": "orchestra", "public_key": PUBLIC_KEY})
     created = provider.create(inputs)
     state = created.outs
     assert state["private_key"] is None and state["public_key"] == PUBLIC_KEY
     renamed = provider.diff(created.id, state, {**inputs, "name": "other"})
-    assert renamed.replaces == ["name"] and renamed.delete_before_replace
+    # Another name can exist beside the old key: created first, nothing to warn about.
+    assert renamed.replaces == ["name"] and not renamed.delete_before_replace
+    assert capsys.readouterr().err == ""
+    new_key = provider.diff(created.id, state, {**inputs, "public_key": OTHER_PUBLIC_KEY})
+    assert new_key.replaces == ["public_key"] and new_key.delete_before_replace
+    note = capsys.readouterr().err   # the engine shows a provider's stderr lines in the preview
+    assert note.startswith("warning: SSH key 'orchestra' is replaced under the same name") and note.count("\n") == 1
+    assert "a failed launch leaves no instance" in note and "orchestra:lambda_ssh_key_name" in note
     rotated = provider.diff(created.id, state, {**inputs, "api_key": "rotated"})
     assert rotated.changes and rotated.replaces == []
     assert provider.update(created.id, state, {**inputs, "api_key": "rotated"}).outs["public_key"] == PUBLIC_KEY
