@@ -18,6 +18,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -115,7 +116,10 @@ def _locate(root: Path, stack: str, environ: Mapping[str, str], config_env: str 
     target = Target(root=root, name=name, project=project, engine=engine,
                     command=EngineCommand(engine.pulumi, engine.version), backend=url, base_env=base_env,
                     provider=provider, exists=False, stacks=[])
-    speculate = config_env is not None and stack_file_path(root, name.short).exists() and _no_prompt(target, config_env, environ)
+    # Not on PostgreSQL: each engine process creates the state table if it is missing, and two doing
+    # so at once on a new database fail (CREATE TABLE IF NOT EXISTS races on pg_type).
+    speculate = (config_env is not None and not _creates_its_table(url) and stack_file_path(root, name.short).exists()
+                 and _no_prompt(target, config_env, environ))
     with ThreadPoolExecutor(max_workers=1) as pool:
         early = pool.submit(_config_of, target, config_env, environ) if speculate and config_env else None
         target.stacks = _list_stacks(target)
@@ -126,12 +130,23 @@ def _locate(root: Path, stack: str, environ: Mapping[str, str], config_env: str 
         return target, early.result() if early is not None else _config_of(target, config_env, environ)
 
 
+def _creates_its_table(url: str) -> bool:
+    """A PostgreSQL state backend: every engine process creates its table when the database has none."""
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+# Another process (an operator, a CI job) created the state table of a new database at the same moment.
+_TABLE_RACE = re.compile(r"failed to create table .*(duplicate key|already exists)", re.I | re.S)
+
+
 def _list_stacks(target: Target) -> list[str]:
     url = target.backend
     state = Path(url.removeprefix("file://")) if url.startswith("file://") else None
     if state is not None and not state.is_dir():   # a file backend not made yet has no stacks: nothing to ask
         return []
     result = target.command.run(["stack", "ls", "--json"], str(target.root), target.base_env, check=False)
+    if result.code != 0 and _creates_its_table(url) and _TABLE_RACE.search(result.stderr):
+        result = target.command.run(["stack", "ls", "--json"], str(target.root), target.base_env, check=False)
     if result.code != 0:
         raise BackendUnreachable(backends.explain_backend(result.stderr, url) or
                                  f"backend {backends.display_url(url)}: {engine_error_line(result.stderr)}: "
