@@ -22,6 +22,7 @@ from automation.sandbox.lambda_emulator import LambdaEmulator
 from infra.lambda_cloud import FirewallRule, LambdaClient
 from infra.lambda_cloud.catalog import LAUNCH_PATH, TERMINATE_PATH
 from tests.support.lambda_stack import LambdaStack
+from tests.support.processes import stop, working_under
 
 API_KEY = "secret_faultmatrix0.FAULTmatrixKEY0123456789abcdefgh"
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm0pVb0uR6bWlqFJwQ6r0pG3Zt0hK1nJc9aX2dYf4qL a@orchestra"
@@ -68,6 +69,7 @@ class Bench:
     """One emulator, one stack, and the counters a scenario reads at the end."""
 
     def __init__(self, workdir: Path, *, boot_seconds: float = 1.0, env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
         self.emulator = LambdaEmulator(workdir / "lambda-state.json", [API_KEY], boot_seconds=boot_seconds)
         self.url = self.emulator.start()
         self.hooks = EmulatorHooks(self.url)
@@ -95,7 +97,9 @@ class Bench:
                        round(time.monotonic() - self.started, 1), self.runs, extra)
 
     def close(self) -> None:
+        """Stop the emulator and what the engines killed on purpose left running (their language host, providers)."""
         self.emulator.stop()
+        stop(working_under(self.workdir.resolve()))
 
 
 def _interrupted_boot(bench: Bench, signals: list[signal.Signals]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -60,3 +63,44 @@ def wait_for(what: str, probe: Callable[[], T], timeout_s: float = 180, driver: 
             raise AssertionError(f"the driver exited ({driver.returncode}) before {what}: {(out + err)[-3000:]}")
         time.sleep(0.2)
     raise AssertionError(f"{what} did not happen within {timeout_s}s")
+
+
+def working_under(base: Path) -> dict[int, str]:
+    """pid -> command line of every live process (not this one) whose working directory is under `base`."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        pid = int(proc.name)
+        if pid == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(proc / "cwd"))
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if cmdline and (cwd == base or base in cwd.parents):
+            found[pid] = cmdline
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie; a zombie child of this process is reaped on the way."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def stop(pids: dict[int, str]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_running(pid) for pid in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+        _running(pid)
