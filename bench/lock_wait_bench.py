@@ -29,6 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from backend_bench import KEYS, _timed  # noqa: E402  (bench/ is the script's directory)
+
 from automation.engine import ensure_engine  # noqa: E402
 from tests.support import services  # noqa: E402
 from tests.support.checkout import Checkout, sandbox_stack_yaml  # noqa: E402
@@ -36,21 +38,6 @@ from tests.support.lockstate import SharedBackend, shared_backend  # noqa: E402
 from tests.support.loopback import free_port  # noqa: E402
 
 BOOT_S = "10"
-KEYS = {"LAMBDA_API_KEY": "secret_benchbench.0123456789abcdefghijABCDEFGHIJ0123",
-        "OPENAI_API_KEY": "sk-proj-benchbenchbench0123T3BlbkFJabcdefghij0123456789",
-        "PORTKEY_API_KEY": "benchportkey0123456789abcdefghij"}
-
-
-def _ok(co: Checkout, *args: str) -> float:
-    started = time.perf_counter()
-    proc = co.run(*args)
-    elapsed = time.perf_counter() - started
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr[-800:]}")
-    co.outputs.clear()
-    return elapsed
-
-
 def _driver(co: Checkout, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "automation", *args], cwd=co.root, env=co.env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
@@ -67,7 +54,7 @@ def _until(probe, what: str, timeout_s: float = 300.0) -> float:
 
 def _contended(co: Checkout, backend: SharedBackend) -> tuple[float, float]:
     """(release → waiter's lock taken, release → waiter exited), seconds."""
-    _ok(co, "destroy", "local", "--yes")
+    _timed(co, "destroy", "local", "--yes")
     holder = _driver(co, "up", "local", "--yes")
     _until(backend.lock_keys, "the holder's lock")
     (held,) = backend.lock_keys()
@@ -98,18 +85,18 @@ def main() -> int:
         co.stack_file("local").write_text(sandbox_stack_yaml(free_port(), free_port()))
         co.store().set_many(KEYS)
         try:
-            _ok(co, "up", "local", "--yes")
+            _timed(co, "up", "local", "--yes")
             for round_no in range(args.rounds):
                 first_alone = round_no % 2 == 0
                 if first_alone:
-                    times["alone"].append(_ok(co, "up", "local", "--yes"))
+                    times["alone"].append(_timed(co, "up", "local", "--yes"))
                 start, finish = _contended(co, backend)
                 times["start"].append(start)
                 times["finish"].append(finish)
                 if not first_alone:
-                    times["alone"].append(_ok(co, "up", "local", "--yes"))
+                    times["alone"].append(_timed(co, "up", "local", "--yes"))
                 print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
-            _ok(co, "destroy", "local", "--yes")
+            _timed(co, "destroy", "local", "--yes")
         finally:
             co.stop_sandbox()
             postgres.stop()
